@@ -8,18 +8,18 @@ import (
 // Error codes. Each maps to one HTTP status and one RFC 9457 problem type, so a
 // caller in any layer can decide what to tell the user without parsing text.
 const (
-	ECONFLICT     = "conflict"      // the request contradicts stored state (409)
-	EINTERNAL     = "internal"      // a fault of the platform, not the caller (500)
-	EINVALID      = "invalid"       // the request is malformed or breaks a rule (400)
-	ENOTFOUND     = "not_found"     // no such object visible to the caller (404)
-	EUNAUTHORIZED = "unauthorized"  // the caller is not authenticated (401)
-	EFORBIDDEN    = "forbidden"     // authenticated, but not allowed (403)
-	ETOOLARGE     = "too_large"     // over a size limit or quota (413)
-	EUNSUPPORTED  = "unsupported"   // an unknown version, suite or media type (415)
-	EINTEGRITY    = "integrity"     // a digest, size or signature does not check out (422)
-	ERATELIMIT    = "rate_limited"  // too many requests for the caller's quota (429)
-	EUNAVAILABLE  = "unavailable"   // a dependency is down; the caller may retry (503)
-	EEXPIRED      = "expired"       // a certificate, key or authorization is no longer valid (403)
+	ECONFLICT     = "conflict"     // the request contradicts stored state (409)
+	EINTERNAL     = "internal"     // a fault of the platform, not the caller (500)
+	EINVALID      = "invalid"      // the request is malformed or breaks a rule (400)
+	ENOTFOUND     = "not_found"    // no such object visible to the caller (404)
+	EUNAUTHORIZED = "unauthorized" // the caller is not authenticated (401)
+	EFORBIDDEN    = "forbidden"    // authenticated, but not allowed (403)
+	ETOOLARGE     = "too_large"    // over a size limit or quota (413)
+	EUNSUPPORTED  = "unsupported"  // an unknown version, suite or media type (415)
+	EINTEGRITY    = "integrity"    // a digest, size or signature does not check out (422)
+	ERATELIMIT    = "rate_limited" // too many requests for the caller's quota (429)
+	EUNAVAILABLE  = "unavailable"  // a dependency is down; the caller may retry (503)
+	EEXPIRED      = "expired"      // a certificate, key or authorization is no longer valid (403)
 )
 
 // Error is the platform's error type: a machine-readable code, a message safe to
