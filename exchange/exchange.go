@@ -1,0 +1,456 @@
+// Package exchange is the platform's message exchange (报文交换): it accepts
+// signed manifests, ties resumable uploads to them, checks every file's size and
+// digest, logs the acceptance in the transparency log and issues the signed
+// receipt; it also delivers signed messages to mailboxes and records signed
+// acknowledgments. It speaks to storage, the log and the upload store through
+// the small interfaces below, so the HTTP layer and the tests wire it the same
+// way.
+package exchange
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ronghe/ronghe"
+	"github.com/ronghe/ronghe/evidence"
+	"github.com/ronghe/ronghe/suite"
+	"github.com/ronghe/ronghe/tlog"
+)
+
+// Institutions is what the exchange reads about tenants and their keys.
+type Institutions interface {
+	FindInstitution(ctx context.Context, code string) (*ronghe.Institution, error)
+	FindKey(ctx context.Context, owner, id string) (*ronghe.Key, error)
+}
+
+// Log is the transparency log as the exchange uses it.
+type Log interface {
+	Append(ctx context.Context, leaf []byte) (uint64, error)
+	AwaitCheckpoint(ctx context.Context, index uint64) ([]byte, uint64, error)
+	InclusionProof(ctx context.Context, index, size uint64) ([][]byte, error)
+}
+
+// Upload is a finished upload as the exchange sees it.
+type Upload struct {
+	// Tenant, MessageID and File are what the upload was created for.
+	Tenant, MessageID, File string
+	// Size and Digest are what actually arrived.
+	Size   int64
+	Digest []byte
+}
+
+// Uploads is the resumable upload store.
+type Uploads interface {
+	// Finished returns the finished upload with the given ID; ENOTFOUND if it
+	// does not exist or belongs to another tenant, EINVALID if incomplete.
+	Finished(ctx context.Context, tenant, id string) (*Upload, error)
+	// Promote moves the finished upload's encrypted bytes to the blob store
+	// under key.
+	Promote(ctx context.Context, id, key string) error
+	// Discard removes an upload whose content did not check out.
+	Discard(ctx context.Context, id string) error
+}
+
+// Config is the exchange's wiring.
+type Config struct {
+	Institutions Institutions
+	Store        ronghe.ExchangeStore
+	Log          Log
+	Uploads      Uploads
+	// LogOrigin names the log in receipts.
+	LogOrigin string
+	// Signers are the platform keys receipts and mailbox envelopes are signed
+	// with (Ed25519 and SM2).
+	Signers []suite.Signer
+	// DefaultQuotaBytes is the per-day byte quota for institutions without
+	// their own; DefaultMaxFileBytes likewise for one file.
+	DefaultQuotaBytes   int64
+	DefaultMaxFileBytes int64
+	// Now is the clock; time.Now when nil.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service is the exchange.
+type Service struct {
+	cfg Config
+
+	// finalizing serialises finalisation of one message within this process
+	// so that a message is logged once; across processes the store's
+	// accept-once rule decides and the loser returns the winner's receipt.
+	mu         sync.Mutex
+	finalizing map[string]*sync.Mutex
+}
+
+// New returns an exchange with the given wiring.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.DefaultMaxFileBytes == 0 {
+		cfg.DefaultMaxFileBytes = 64 << 30
+	}
+	if cfg.DefaultQuotaBytes == 0 {
+		cfg.DefaultQuotaBytes = 256 << 30
+	}
+	return &Service{cfg: cfg, finalizing: map[string]*sync.Mutex{}}
+}
+
+// Submit registers a signed manifest from tenant. Nothing is accepted before
+// the signature checks out against a key the tenant registered. Submitting the
+// same message ID with the same manifest again returns the stored submission
+// (with its receipt, if any); with another manifest it is ECONFLICT.
+func (s *Service) Submit(ctx context.Context, tenant string, manifest, signature []byte) (*ronghe.Submission, error) {
+	m, err := ParseManifest(manifest)
+	if err != nil {
+		return nil, err
+	}
+	if m.Sender != tenant {
+		return nil, ronghe.Errorf(ronghe.EFORBIDDEN, "manifest sender %q is not the authenticated institution %q", m.Sender, tenant)
+	}
+	inst, err := s.cfg.Institutions.FindInstitution(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if inst.Status != ronghe.StatusActive {
+		return nil, ronghe.Errorf(ronghe.EFORBIDDEN, "institution %s is %s and cannot submit", tenant, inst.Status)
+	}
+	if m.Suite != inst.Suite {
+		return nil, ronghe.Errorf(ronghe.EINVALID, "manifest suite %s differs from the institution's suite %s", m.Suite, inst.Suite)
+	}
+	now := s.cfg.Now()
+	if err := s.verifySignature(ctx, tenant, m.KeyID, manifest, signature, now); err != nil {
+		return nil, err
+	}
+	maxFile := inst.MaxFileBytes
+	if maxFile <= 0 {
+		maxFile = s.cfg.DefaultMaxFileBytes
+	}
+	var total int64
+	for _, f := range m.Files {
+		if f.Size > maxFile {
+			return nil, ronghe.Errorf(ronghe.ETOOLARGE, "file %s is %d bytes; the limit for %s is %d", f.Name, f.Size, tenant, maxFile)
+		}
+		total += f.Size
+	}
+	digest := suite.Digest(m.Suite, manifest)
+	sub := &ronghe.Submission{
+		Tenant:         tenant,
+		MessageID:      m.MessageID,
+		Manifest:       manifest,
+		ManifestDigest: digest,
+		Signature:      signature,
+		KeyID:          m.KeyID,
+		Status:         ronghe.SubmissionUploading,
+		CreatedAt:      now.UTC(),
+	}
+	for _, f := range m.Files {
+		sub.Files = append(sub.Files, ronghe.SubmissionFile{Name: f.Name, Size: f.Size, Digest: f.Digest})
+	}
+	// A replay of a stored message must not be refused by the quota it
+	// already counts against, so look it up first.
+	if existing, err := s.cfg.Store.FindSubmission(ctx, tenant, m.MessageID); err == nil {
+		return s.sameOrConflict(existing, digest)
+	} else if ronghe.ErrorCode(err) != ronghe.ENOTFOUND {
+		return nil, err
+	}
+	quota := inst.QuotaBytes
+	if quota <= 0 {
+		quota = s.cfg.DefaultQuotaBytes
+	}
+	used, err := s.cfg.Store.UsedBytes(ctx, tenant, now.Add(-24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	if used+total > quota {
+		return nil, ronghe.Errorf(ronghe.ETOOLARGE, "quota exceeded: %d bytes in the last 24 hours plus %d would pass %d", used, total, quota)
+	}
+	stored, created, err := s.cfg.Store.CreateSubmission(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return s.sameOrConflict(stored, digest)
+	}
+	s.cfg.Logger.InfoContext(ctx, "manifest accepted", "tenant", tenant, "message_id", m.MessageID, "files", len(m.Files), "bytes", total)
+	return stored, nil
+}
+
+func (s *Service) sameOrConflict(existing *ronghe.Submission, digest []byte) (*ronghe.Submission, error) {
+	if !bytes.Equal(existing.ManifestDigest, digest) {
+		return nil, ronghe.Errorf(ronghe.ECONFLICT, "message %s was already submitted with a different manifest; a correction needs a new batch_seq", existing.MessageID)
+	}
+	return existing, nil
+}
+
+// verifySignature checks sig over msg by the tenant's registered key id as
+// it stood at time at.
+func (s *Service) verifySignature(ctx context.Context, tenant, keyID string, msg, sig []byte, at time.Time) error {
+	key, err := s.cfg.Institutions.FindKey(ctx, tenant, keyID)
+	if ronghe.ErrorCode(err) == ronghe.ENOTFOUND {
+		return ronghe.Errorf(ronghe.EINTEGRITY, "key %q is not registered for %s", keyID, tenant)
+	} else if err != nil {
+		return err
+	}
+	if !key.ValidAt(at) {
+		return ronghe.Errorf(ronghe.EEXPIRED, "key %s of %s is revoked", keyID, tenant)
+	}
+	pub, err := suite.ParsePublicKeyPEM([]byte(key.PublicKeyPEM))
+	if err != nil {
+		return err
+	}
+	if err := pub.Verify(msg, sig); err != nil {
+		return ronghe.WrapError(ronghe.EINTEGRITY, err, "signature does not verify under key "+keyID)
+	}
+	return nil
+}
+
+// Submission returns one of tenant's submissions.
+func (s *Service) Submission(ctx context.Context, tenant, messageID string) (*ronghe.Submission, error) {
+	return s.cfg.Store.FindSubmission(ctx, tenant, messageID)
+}
+
+// FileUploaded is called when an upload finishes: it checks the upload's size
+// and digest against the manifest, moves the encrypted file into the blob
+// store, and, when it was the last file, finalises the submission. A file that
+// does not check out is discarded and EINTEGRITY returned, so the sender can
+// upload it again; nothing half-checked is kept.
+func (s *Service) FileUploaded(ctx context.Context, tenant, uploadID string) (*ronghe.Submission, error) {
+	up, err := s.cfg.Uploads.Finished(ctx, tenant, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := s.cfg.Store.FindSubmission(ctx, tenant, up.MessageID)
+	if err != nil {
+		return nil, err
+	}
+	f := findFile(sub, up.File)
+	if f == nil {
+		return nil, ronghe.Errorf(ronghe.ENOTFOUND, "file %s is not in message %s", up.File, up.MessageID)
+	}
+	if f.Done {
+		return sub, nil
+	}
+	if f.UploadID != "" && f.UploadID != uploadID {
+		return nil, ronghe.Errorf(ronghe.ECONFLICT, "file %s of %s is carried by another upload", up.File, up.MessageID)
+	}
+	if up.Size != f.Size || hex.EncodeToString(up.Digest) != f.Digest {
+		_ = s.cfg.Uploads.Discard(ctx, uploadID)
+		return nil, ronghe.Errorf(ronghe.EINTEGRITY, "file %s arrived with %d bytes and digest %x; the signed manifest says %d bytes and %s — the upload was discarded, send the file again",
+			up.File, up.Size, up.Digest, f.Size, f.Digest)
+	}
+	key := BlobKey(tenant, up.MessageID, up.File)
+	if err := s.cfg.Uploads.Promote(ctx, uploadID, key); err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Store.CompleteFile(ctx, tenant, up.MessageID, up.File, key); err != nil {
+		return nil, err
+	}
+	return s.Finalize(ctx, tenant, up.MessageID)
+}
+
+// BlobKey is where the encrypted copy of a submitted file is stored.
+func BlobKey(tenant, messageID, file string) string {
+	return "submissions/" + tenant + "/" + messageID + "/" + file
+}
+
+// Finalize accepts a submission whose files have all arrived: it appends the
+// acceptance event to the log, waits for a checkpoint that covers it, and
+// stores the signed receipt. It is idempotent and safe to call after a crash:
+// an accepted submission is returned as it is; one with files still missing
+// is returned unchanged, still uploading.
+func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*ronghe.Submission, error) {
+	lock := s.lockFor(tenant + "/" + messageID)
+	lock.Lock()
+	defer lock.Unlock()
+
+	sub, err := s.cfg.Store.FindSubmission(ctx, tenant, messageID)
+	if err != nil {
+		return nil, err
+	}
+	if sub.Status == ronghe.SubmissionAccepted {
+		return sub, nil
+	}
+	for _, f := range sub.Files {
+		if !f.Done {
+			return sub, nil
+		}
+	}
+	m, err := ParseManifest(sub.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now().UTC()
+	leaf := tlog.Event{Kind: tlog.KindSubmissionAccepted, Tenant: tenant, MessageID: messageID, Digest: sub.ManifestDigest, Time: now}.Leaf()
+	index, err := s.cfg.Log.Append(ctx, leaf)
+	if err != nil {
+		return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "transparency log unavailable; finish the submission again later")
+	}
+	cp, size, err := s.cfg.Log.AwaitCheckpoint(ctx, index)
+	if err != nil {
+		return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "transparency log unavailable; finish the submission again later")
+	}
+	proof, err := s.cfg.Log.InclusionProof(ctx, index, size)
+	if err != nil {
+		return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "transparency log unavailable; finish the submission again later")
+	}
+	receipt := evidence.Receipt{
+		Type:            evidence.TypeReceipt,
+		MessageID:       messageID,
+		Sender:          tenant,
+		ManifestDigest:  sub.ManifestDigest,
+		DigestAlg:       m.Suite.HashName(),
+		SenderKeyID:     sub.KeyID,
+		SenderSignature: sub.Signature,
+		ReceivedAt:      now,
+		LogOrigin:       s.cfg.LogOrigin,
+		LogIndex:        index,
+		Leaf:            leaf,
+		Checkpoint:      cp,
+		InclusionProof:  proof,
+	}
+	signed, err := evidence.Sign(receipt, s.cfg.Signers...)
+	if err != nil {
+		return nil, err
+	}
+	err = s.cfg.Store.AcceptSubmission(ctx, tenant, messageID, now, index, signed.Marshal())
+	if ronghe.ErrorCode(err) == ronghe.ECONFLICT {
+		// Another process accepted it first; its receipt is the one.
+		return s.cfg.Store.FindSubmission(ctx, tenant, messageID)
+	} else if err != nil {
+		return nil, err
+	}
+	s.cfg.Logger.InfoContext(ctx, "submission accepted", "tenant", tenant, "message_id", messageID, "log_index", index)
+	return s.cfg.Store.FindSubmission(ctx, tenant, messageID)
+}
+
+func (s *Service) lockFor(key string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.finalizing[key]
+	if !ok {
+		l = &sync.Mutex{}
+		s.finalizing[key] = l
+	}
+	return l
+}
+
+func findFile(sub *ronghe.Submission, name string) *ronghe.SubmissionFile {
+	for i := range sub.Files {
+		if sub.Files[i].Name == name {
+			return &sub.Files[i]
+		}
+	}
+	return nil
+}
+
+// Deliver puts a platform-signed message into tenant's mailbox and logs its
+// delivery.
+func (s *Service) Deliver(ctx context.Context, tenant, kind, subject, refersTo, contentType string, body []byte) (*ronghe.MailboxMessage, error) {
+	inst, err := s.cfg.Institutions.FindInstitution(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	id, err := newID("MB")
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now().UTC()
+	digest := suite.Digest(inst.Suite, body)
+	env, err := evidence.Sign(evidence.Mailbox{
+		Type: evidence.TypeMailbox, ID: id, Recipient: tenant, Kind: kind, Subject: subject, RefersTo: refersTo,
+		ContentType: contentType, BodyDigest: digest, DigestAlg: inst.Suite.HashName(), CreatedAt: now,
+	}, s.cfg.Signers...)
+	if err != nil {
+		return nil, err
+	}
+	envBytes := env.Marshal()
+	leaf := tlog.Event{Kind: tlog.KindMessageDelivered, Tenant: tenant, MessageID: id, Digest: suite.Digest(inst.Suite, envBytes), Time: now}.Leaf()
+	index, err := s.cfg.Log.Append(ctx, leaf)
+	if err != nil {
+		return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "transparency log unavailable")
+	}
+	msg := &ronghe.MailboxMessage{
+		ID: id, Tenant: tenant, Kind: kind, Subject: subject, RefersTo: refersTo, ContentType: contentType,
+		Body: body, Digest: digest, Envelope: envBytes, CreatedAt: now, LogIndex: &index,
+	}
+	if err := s.cfg.Store.PutMailbox(ctx, msg); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// Mailbox lists tenant's messages.
+func (s *Service) Mailbox(ctx context.Context, tenant string, f ronghe.MailboxFilter) ([]*ronghe.MailboxMessage, error) {
+	return s.cfg.Store.ListMailbox(ctx, tenant, f)
+}
+
+// MailboxMessage returns one of tenant's messages.
+func (s *Service) MailboxMessage(ctx context.Context, tenant, id string) (*ronghe.MailboxMessage, error) {
+	return s.cfg.Store.FindMailbox(ctx, tenant, id)
+}
+
+// Acknowledge records tenant's signed acknowledgment of a mailbox message. The
+// acknowledgment must be an evidence.Ack of exactly that message's envelope,
+// signed by one of tenant's registered keys; it is logged, so receipt can
+// never be denied.
+func (s *Service) Acknowledge(ctx context.Context, tenant, id string, ack []byte) (*ronghe.MailboxMessage, error) {
+	msg, err := s.cfg.Store.FindMailbox(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if msg.AckedAt != nil {
+		return msg, nil
+	}
+	doc, err := evidence.Parse(ack)
+	if err != nil {
+		return nil, err
+	}
+	if len(doc.Signatures) != 1 {
+		return nil, ronghe.Errorf(ronghe.EINVALID, "an acknowledgment carries exactly one signature")
+	}
+	inst, err := s.cfg.Institutions.FindInstitution(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	sig := doc.Signatures[0]
+	now := s.cfg.Now().UTC()
+	if err := s.verifySignature(ctx, tenant, sig.KeyID, doc.Payload, sig.Sig, now); err != nil {
+		return nil, err
+	}
+	var a evidence.Ack
+	if err := jsonStrict(doc.Payload, &a); err != nil {
+		return nil, err
+	}
+	if a.Type != evidence.TypeAck || a.MessageID != id || a.Party != tenant ||
+		!bytes.Equal(a.Digest, suite.Digest(inst.Suite, msg.Envelope)) {
+		return nil, ronghe.Errorf(ronghe.EINTEGRITY, "acknowledgment does not name message %s of %s with its envelope digest", id, tenant)
+	}
+	leaf := tlog.Event{Kind: tlog.KindMessageAcknowledged, Tenant: tenant, MessageID: id, Digest: suite.Digest(inst.Suite, ack), Time: now}.Leaf()
+	index, err := s.cfg.Log.Append(ctx, leaf)
+	if err != nil {
+		return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "transparency log unavailable")
+	}
+	err = s.cfg.Store.AckMailbox(ctx, tenant, id, now, sig.KeyID, ack, index)
+	if err != nil && ronghe.ErrorCode(err) != ronghe.ECONFLICT {
+		return nil, err
+	}
+	return s.cfg.Store.FindMailbox(ctx, tenant, id)
+}
+
+func newID(prefix string) (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("exchange: id: %w", err)
+	}
+	return prefix + time.Now().UTC().Format("20060102") + hex.EncodeToString(b[:]), nil
+}
