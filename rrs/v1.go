@@ -205,7 +205,7 @@ var v10 = &Spec{
 				{Name: "file", Kind: KindEnum, Level: 2, Codes: dataFileCodes, Doc: "data file the totals are for", DocZH: "所控制的数据文件"},
 				{Name: "record_count", Kind: KindInt, NonNegative: true, Level: 2, Doc: "rows in that file", DocZH: "文件记录数"},
 				{Name: "amount_sum", Kind: KindDecimal, Nullable: true, Level: 2,
-					Doc: "TXN: Σ amount; BAL: Σ close_bal; GL: Σ balance; STAT: Σ value; FXP: Σ amount_usd; ACCT: empty",
+					Doc:   "TXN: Σ amount; BAL: Σ close_bal; GL: Σ balance; STAT: Σ value; FXP: Σ amount_usd; ACCT: empty",
 					DocZH: "TXN 为交易金额合计；BAL 为日终余额合计；GL 为余额合计；STAT 为数值合计；FXP 为折美元金额合计；ACCT 为空"},
 				{Name: "debit_sum", Kind: KindDecimal, Nullable: true, Level: 2, Doc: "TXN only: Σ amount of D rows", DocZH: "仅 TXN：借方金额合计"},
 				{Name: "credit_sum", Kind: KindDecimal, Nullable: true, Level: 2, Doc: "TXN only: Σ amount of C rows", DocZH: "仅 TXN：贷方金额合计"},
