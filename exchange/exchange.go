@@ -68,6 +68,9 @@ type Config struct {
 	// Signers are the platform keys receipts and mailbox envelopes are signed
 	// with (Ed25519 and SM2).
 	Signers []suite.Signer
+	// Platform is the platform's public identity, copied into evidence
+	// bundles.
+	Platform *ronghe.PlatformInfo
 	// DefaultQuotaBytes is the per-day byte quota for institutions without
 	// their own; DefaultMaxFileBytes likewise for one file.
 	DefaultQuotaBytes   int64
@@ -453,4 +456,34 @@ func newID(prefix string) (string, error) {
 		return "", fmt.Errorf("exchange: id: %w", err)
 	}
 	return prefix + time.Now().UTC().Format("20060102") + hex.EncodeToString(b[:]), nil
+}
+
+// Evidence returns the evidence bundle of an accepted submission: the exact
+// signed manifest, the sender's key as registered, the signed receipt and the
+// platform's public keys — everything `ronghe verify` needs, offline.
+func (s *Service) Evidence(ctx context.Context, tenant, messageID string) (*evidence.Bundle, error) {
+	sub, err := s.cfg.Store.FindSubmission(ctx, tenant, messageID)
+	if err != nil {
+		return nil, err
+	}
+	if sub.Status != ronghe.SubmissionAccepted {
+		return nil, ronghe.Errorf(ronghe.ENOTFOUND, "message %s has no receipt yet", messageID)
+	}
+	key, err := s.cfg.Institutions.FindKey(ctx, tenant, sub.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	receipt, err := evidence.Parse(sub.Receipt)
+	if err != nil {
+		return nil, err
+	}
+	b := &evidence.Bundle{
+		Type: evidence.TypeBundle, Manifest: sub.Manifest, ManifestSignature: sub.Signature,
+		SenderKey: key, Receipt: receipt,
+	}
+	if s.cfg.Platform != nil {
+		b.PlatformKeys = s.cfg.Platform.SigningKeys
+		b.LogVerifiers = s.cfg.Platform.LogVerifiers
+	}
+	return b, nil
 }
