@@ -89,10 +89,10 @@ var postgresDialect = &dialect{
 		if errors.As(err, &pe) {
 			switch {
 			case strings.HasPrefix(pe.Code, "08"), // connection exception
-				pe.Code == "40001", // serialization failure
-				pe.Code == "40P01", // deadlock detected
-				pe.Code == "53300", // too many connections
-				pe.Code == "55P03", // lock not available
+				pe.Code == "40001",                                         // serialization failure
+				pe.Code == "40P01",                                         // deadlock detected
+				pe.Code == "53300",                                         // too many connections
+				pe.Code == "55P03",                                         // lock not available
 				pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03": // shutdown, cannot connect now
 				return true
 			}
