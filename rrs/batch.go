@@ -370,4 +370,3 @@ func notFound(err error, msg string) error {
 	}
 	return ronghe.WrapError(ronghe.EINTERNAL, err, msg)
 }
-

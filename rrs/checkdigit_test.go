@@ -83,7 +83,7 @@ func TestValidResidentID(t *testing.T) {
 		"440524188001010014", // GB 11643-1999 example
 		"110101199003077774",
 		"11010119900307803X",
-		"110101200002290018", // 2000-02-29 is a real date
+		"110101200002290018",                   // 2000-02-29 is a real date
 		withResidentCheck("11010519001229002"), // 1900-12-29
 	}
 	for _, s := range valid {
