@@ -21,6 +21,7 @@ type Reader struct {
 	prefix [NoncePrefixSize]byte
 	aead   cipher.AEAD
 	ctLen  int // ciphertext length of a full chunk
+	nb     [suite.NonceSize]byte
 
 	buf   []byte // one full ciphertext chunk and one byte of look-ahead
 	carry bool   // buf[ctLen] holds the first byte of the next chunk
@@ -123,8 +124,7 @@ func (r *Reader) next() error {
 	if r.seq >= maxChunks {
 		return ronghe.Errorf(ronghe.EINTEGRITY, "encrypted blob has more than %d chunks", uint64(maxChunks))
 	}
-	var nb [suite.NonceSize]byte
-	plain, err := r.aead.Open(ct[:0], nonce(&nb, &r.prefix, uint32(r.seq), last), ct, r.header)
+	plain, err := r.aead.Open(ct[:0], nonce(&r.nb, &r.prefix, uint32(r.seq), last), ct, r.header)
 	if err != nil {
 		return ronghe.WrapError(ronghe.EINTEGRITY, err,
 			fmt.Sprintf("encrypted blob is corrupt, truncated or reordered: chunk %d does not authenticate", r.seq))

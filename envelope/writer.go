@@ -82,6 +82,7 @@ type Writer struct {
 	dek       []byte
 	suite     ronghe.Suite
 	aead      cipher.AEAD // used on the caller's goroutine
+	nb        [suite.NonceSize]byte
 	chunkSize int
 	workers   int
 
@@ -358,8 +359,7 @@ func (w *Writer) seal(last bool) error {
 		w.pipe.submit(c)
 		return w.pipe.error()
 	}
-	var nb [suite.NonceSize]byte
-	out := w.aead.Seal(c.buf[:0], nonce(&nb, &w.prefix, c.seq, last), c.buf, w.header)
+	out := w.aead.Seal(c.buf[:0], nonce(&w.nb, &w.prefix, c.seq, last), c.buf, w.header)
 	err := writeAll(w.dst, out)
 	w.recycle(c)
 	return err
