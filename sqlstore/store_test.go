@@ -16,12 +16,20 @@ import (
 	"github.com/ronghe/ronghe/sqlstore/sqltest"
 )
 
+// testPoolSize caps each PostgreSQL test store's pool: many stores run in
+// parallel (and other packages' tests share the server), and a few
+// connections per store are plenty to make concurrent writers race.
+const testPoolSize = 4
+
 // openDSN opens a store on dsn and closes it when the test ends.
 func openDSN(t *testing.T, dsn string) *sqlstore.DB {
 	t.Helper()
 	db, err := sqlstore.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
+	}
+	if db.Dialect() == sqlstore.DialectPostgres {
+		db.SQL().SetMaxOpenConns(testPoolSize)
 	}
 	t.Cleanup(func() {
 		if err := db.Close(); err != nil {

@@ -88,21 +88,13 @@ func Postgres(t testing.TB) string {
 	}
 	schema := "ronghe_test_" + hex.EncodeToString(b[:])
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("sqltest: open %s: %v", redact(base), err)
-	}
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		_ = admin.Close()
+	// The administrative connection lives only as long as each statement,
+	// so that many parallel tests do not pin server connections.
+	if err := adminExec(base, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("sqltest: create schema %s: %v", schema, err)
 	}
 	t.Cleanup(func() {
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		if err := adminExec(base, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
 			t.Errorf("sqltest: drop schema %s: %v", schema, err)
 		}
 	})
@@ -111,6 +103,19 @@ func Postgres(t testing.TB) string {
 		t.Fatalf("sqltest: %v", err)
 	}
 	return dsn
+}
+
+// adminExec runs one statement on its own short-lived connection.
+func adminExec(dsn, stmt string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, stmt)
+	return err
 }
 
 // WithSearchPath returns dsn with its search_path run-time parameter set to
