@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"os"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm2"
