@@ -53,7 +53,8 @@ CREATE TABLE submissions (
     receipt         BLOB,
     PRIMARY KEY (tenant, message_id)
 ) STRICT;
-CREATE INDEX submissions_created ON submissions (tenant, created_at);
+-- Serves ListSubmissions (newest first) and UsedBytes (since a time).
+CREATE INDEX submissions_created ON submissions (tenant, created_at, message_id);
 
 CREATE TABLE submission_files (
     tenant     TEXT NOT NULL,
