@@ -13,6 +13,8 @@
 // the nonce prefix || chunk counter || last-chunk flag and the whole header as
 // associated data. Truncation, extension, reordering, chunk swapping between
 // blobs and any change to the header are all detected. Memory stays flat at a
-// few chunks whatever the blob's size, and the Writer seals chunks on several
-// cores while writing them out in order. FORMAT.md specifies the bytes.
+// few chunks whatever the blob's size; the Writer seals chunks on several
+// cores while writing them out in order, and the Reader decrypts the next
+// chunks in the background while the caller consumes the current ones.
+// FORMAT.md specifies the bytes.
 package envelope

@@ -86,9 +86,9 @@ func seal(t testing.TB, kek KEK, s ronghe.Suite, pt []byte, pattern string, opts
 	return out.Bytes()
 }
 
-func open(t testing.TB, kek KEK, ct []byte, pattern string) ([]byte, error) {
+func open(t testing.TB, kek KEK, ct []byte, pattern string, opts ...Option) ([]byte, error) {
 	t.Helper()
-	r, err := NewReader(t.Context(), bytes.NewReader(ct), kek)
+	r, err := NewReader(t.Context(), bytes.NewReader(ct), kek, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -146,12 +146,14 @@ func TestRoundTrip(t *testing.T) {
 							if rp == "small" && n > 2*c {
 								continue
 							}
-							got, err := open(t, kek, ct, rp)
-							if err != nil {
-								t.Fatalf("%s: %v", rp, err)
-							}
-							if !bytes.Equal(got, pt) {
-								t.Fatalf("%s: plaintext differs (%d vs %d bytes)", rp, len(got), len(pt))
+							for _, rw := range []int{1, 3} {
+								got, err := open(t, kek, ct, rp, WithConcurrency(rw))
+								if err != nil {
+									t.Fatalf("%s/r%d: %v", rp, rw, err)
+								}
+								if !bytes.Equal(got, pt) {
+									t.Fatalf("%s/r%d: plaintext differs (%d vs %d bytes)", rp, rw, len(got), len(pt))
+								}
 							}
 						}
 					})
@@ -229,15 +231,19 @@ func mustFail(t *testing.T, kek KEK, ct []byte, codes ...string) {
 		t.Fatalf("tampered envelope opened (%d bytes)", len(got))
 	}
 	wantCode(t, err, codes...)
-	// The streaming reader must fail too, never end in a clean io.EOF.
-	r, err := NewReader(t.Context(), bytes.NewReader(ct), kek)
-	if err == nil {
-		_, err = io.ReadAll(r)
+	// The streaming reader must fail too, never end in a clean io.EOF, and
+	// whatever it returned before failing must be a prefix of the plaintext
+	// of authenticated chunks, at any concurrency.
+	for _, workers := range []int{1, 2, 5} {
+		r, err := NewReader(t.Context(), bytes.NewReader(ct), kek, WithConcurrency(workers))
+		if err == nil {
+			_, err = io.ReadAll(r)
+		}
+		if err == nil {
+			t.Fatalf("tampered envelope streamed to a clean EOF (concurrency %d)", workers)
+		}
+		wantCode(t, err, codes...)
 	}
-	if err == nil {
-		t.Fatal("tampered envelope streamed to a clean EOF")
-	}
-	wantCode(t, err, codes...)
 }
 
 func TestTamperEveryByte(t *testing.T) {
@@ -559,5 +565,47 @@ func TestMemoryStaysFlat(t *testing.T) {
 	}
 	if grew := totalAlloc() - before; grew > 8<<20 {
 		t.Fatalf("streaming %d MiB allocated %d MiB", total>>20, grew>>20)
+	}
+}
+
+// TestPartialOutputIsAuthenticatedPrefix corrupts the final chunk: the
+// reader returns exactly the chunks before it, then the error.
+func TestPartialOutputIsAuthenticatedPrefix(t *testing.T) {
+	kek := newKEK(t, "k")
+	pt := pseudo(5*MinChunkSize+9, 8)
+	ct := seal(t, kek, ronghe.SuiteINTL, pt, "one", WithChunkSize(MinChunkSize))
+	ct[len(ct)-1] ^= 1
+	for _, workers := range []int{1, 2, 4} {
+		r, err := NewReader(t.Context(), bytes.NewReader(ct), kek, WithConcurrency(workers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		_, err = io.Copy(&got, iotest.HalfReader(r))
+		wantCode(t, err, ronghe.EINTEGRITY)
+		if !bytes.Equal(got.Bytes(), pt[:5*MinChunkSize]) {
+			t.Fatalf("concurrency %d: returned %d bytes before the error, want the %d of the good chunks", workers, got.Len(), 5*MinChunkSize)
+		}
+		// The error is sticky.
+		if _, err := r.Read(make([]byte, 10)); ronghe.ErrorCode(err) != ronghe.EINTEGRITY {
+			t.Fatalf("Read after failure = %v", err)
+		}
+	}
+}
+
+func TestReaderContextCancelled(t *testing.T) {
+	kek := newKEK(t, "k")
+	ct := seal(t, kek, ronghe.SuiteGM, pseudo(10*MinChunkSize, 1), "one", WithChunkSize(MinChunkSize))
+	ctx, cancel := context.WithCancel(t.Context())
+	r, err := NewReader(ctx, bytes.NewReader(ct), kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(r, make([]byte, MinChunkSize)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, err := io.ReadAll(r); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ReadAll after cancel = %v", err)
 	}
 }

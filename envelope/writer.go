@@ -28,7 +28,7 @@ const preexisting = 3
 // maxDefaultWorkers caps the default number of encryption goroutines.
 const maxDefaultWorkers = 8
 
-// Option tunes NewWriter.
+// Option tunes NewWriter and NewReader.
 type Option func(*options) error
 
 type options struct {
@@ -49,8 +49,9 @@ func WithChunkSize(n int) Option {
 	}
 }
 
-// WithConcurrency sets how many goroutines encrypt chunks in parallel. 1
-// encrypts on the caller's goroutine. The default is GOMAXPROCS, at most 8.
+// WithConcurrency sets how many goroutines encrypt (or, for a reader,
+// decrypt) chunks in parallel; 1 does all the work on the caller's goroutine.
+// The default is GOMAXPROCS, at most 8.
 func WithConcurrency(n int) Option {
 	return func(o *options) error {
 		if n < 1 {
@@ -59,6 +60,16 @@ func WithConcurrency(n int) Option {
 		o.workers = n
 		return nil
 	}
+}
+
+func buildOptions(opts []Option) (options, error) {
+	o := options{chunkSize: DefaultChunkSize, workers: min(runtime.GOMAXPROCS(0), maxDefaultWorkers)}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
 
 // nonce returns the nonce of chunk seq: prefix || big-endian seq || last flag.
@@ -121,11 +132,9 @@ func newWriter(ctx context.Context, dst io.Writer, kek KEK, s ronghe.Suite, opts
 	if err := suite.Check(s); err != nil {
 		return nil, err
 	}
-	o := options{chunkSize: DefaultChunkSize, workers: min(runtime.GOMAXPROCS(0), maxDefaultWorkers)}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	if kek == nil {
 		return nil, ronghe.Errorf(ronghe.EINVALID, "no KEK given")
