@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"runtime"
 	"testing"
 	"testing/iotest"
 
@@ -607,5 +608,32 @@ func TestReaderContextCancelled(t *testing.T) {
 	cancel()
 	if _, err := io.ReadAll(r); !errors.Is(err, context.Canceled) {
 		t.Fatalf("ReadAll after cancel = %v", err)
+	}
+}
+
+// TestAbandonedWriterReleasesGoroutines drops a Writer with a running
+// pipeline without Close; once collected, its goroutines must exit.
+func TestAbandonedWriterReleasesGoroutines(t *testing.T) {
+	kek := newKEK(t, "k")
+	before := runtime.NumGoroutine()
+	func() {
+		w, err := NewWriter(t.Context(), io.Discard, kek, ronghe.SuiteINTL, WithConcurrency(4), WithChunkSize(MinChunkSize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(make([]byte, 10*MinChunkSize)); err != nil {
+			t.Fatal(err)
+		}
+		if n := runtime.NumGoroutine(); n < before+5 {
+			t.Fatalf("pipeline not running: %d goroutines, %d before", n, before)
+		}
+	}()
+	// Poll with GC rather than sleep on a clock: cleanups run after a cycle.
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 1000 {
+			t.Fatalf("%d goroutines still running, %d before", runtime.NumGoroutine(), before)
+		}
+		runtime.GC()
+		runtime.Gosched()
 	}
 }

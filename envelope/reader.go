@@ -101,7 +101,7 @@ func newReader(ctx context.Context, src io.Reader, ring Keyring, opts ...Option)
 		ctLen: h.ChunkSize + suite.TagSize, perRead: 1,
 	}
 	if o.workers > 1 {
-		r.perRead = 2 * o.workers
+		r.perRead = o.workers
 	}
 	r.aeads = make([]cipher.AEAD, o.workers)
 	for i := range r.aeads {

@@ -361,6 +361,10 @@ func (w *Writer) seal(last bool) error {
 			return err
 		}
 		w.pipe = p
+		// Safety net for a caller that drops the Writer without Close: once
+		// it is unreachable, let the goroutines drain and exit. They hold no
+		// reference to w, only to p.
+		runtime.AddCleanup(w, func(p *pipeline) { p.stop() }, p)
 		w.recycle(w.spare)
 		w.spare = nil
 	}
@@ -427,6 +431,7 @@ type pipeline struct {
 	mu       sync.Mutex
 	err      error
 	size     int
+	stopOnce sync.Once
 }
 
 func startPipeline(w *Writer) (*pipeline, error) {
@@ -527,8 +532,10 @@ func (p *pipeline) error() error {
 // stop lets the queued chunks drain, ends the goroutines and returns the
 // first error any of them met.
 func (p *pipeline) stop() error {
-	close(p.jobs)
-	close(p.order)
+	p.stopOnce.Do(func() {
+		close(p.jobs)
+		close(p.order)
+	})
 	p.workers.Wait()
 	<-p.finished
 	return p.error()
