@@ -62,6 +62,13 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
 }
 
+// Recoverable reports whether the Reader can go on after this error with the
+// next record (a wrong field count or bad quoting in one record) rather than
+// being stopped by it (header, encoding, size or I/O problems).
+func (e *ParseError) Recoverable() bool {
+	return errors.Is(e.Err, ErrFieldCount) || errors.Is(e.Err, ErrQuote) || errors.Is(e.Err, ErrBareCR)
+}
+
 // Unwrap returns the platform error (code and caller-safe message) and the
 // cause.
 func (e *ParseError) Unwrap() []error {
@@ -331,7 +338,8 @@ func (r *Reader) readLine() ([]byte, error) {
 				"if the file was exported as GB18030 (GBK), declare GB18030", ErrEncoding))
 		}
 	} else if r.checkFFD && bytes.Contains(line, []byte("\uFFFD")) {
-		return nil, r.fail(r.line, 0, fmt.Errorf("%w: the bytes are not valid GB18030 (the batch declares GB18030)", ErrEncoding))
+		return nil, r.fail(r.line, 0, fmt.Errorf("%w: the bytes are not valid GB18030 (the batch declares GB18030), "+
+			"or the text holds U+FFFD, the mark of an earlier failed conversion", ErrEncoding))
 	}
 	if n := len(line); n >= 2 && line[n-2] == '\r' && line[n-1] == '\n' {
 		line[n-2] = '\n'
