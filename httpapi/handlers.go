@@ -108,8 +108,8 @@ func (s *Server) openAPIDoc(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) platform(w http.ResponseWriter, r *http.Request) error {
 	p := Platform{PlatformKeys: s.cfg.PlatformKeys, RRSVersions: rrs.Versions(), MaxUploadBytes: s.cfg.MaxUploadBytes, UploadURL: UploadsPath}
-	if p.PublicKeys == nil {
-		p.PublicKeys = []string{}
+	if p.SigningKeys == nil {
+		p.SigningKeys = []string{}
 	}
 	if p.LogVerifiers == nil {
 		p.LogVerifiers = []string{}
@@ -293,4 +293,16 @@ func (s *Server) ackMailboxMessage(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	return writeJSON(w, r, http.StatusOK, mailboxView(m, false))
+}
+
+func (s *Server) evidenceBundle(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := tenantFrom(r.Context())
+	if err != nil {
+		return err
+	}
+	b, err := s.cfg.Exchange.Evidence(r.Context(), tenant, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, r, http.StatusOK, b)
 }

@@ -17,11 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tus/tusd/v2/pkg/filestore"
 	"github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/ronghe/ronghe"
+	"github.com/ronghe/ronghe/envelope"
 	"github.com/ronghe/ronghe/evidence"
+	"github.com/ronghe/ronghe/exchange/upload"
 	"github.com/ronghe/ronghe/pki"
 	"github.com/ronghe/ronghe/tlog"
 )
@@ -68,14 +69,17 @@ func (f *fakeInstitutions) FindCertificate(_ context.Context, serial string) (*r
 // receipt. It is only as faithful as the HTTP mapping needs.
 type fakeExchange struct {
 	mu      sync.Mutex
-	store   handler.DataStore
+	store   *upload.Store
 	subs    map[string]*ronghe.Submission // tenant/messageID
 	mailbox map[string]*ronghe.MailboxMessage
 	calls   []string
 	panicOn string
+	// failUploads makes that many FileUploaded calls fail as unavailable,
+	// as if the server stopped right after storing the last byte.
+	failUploads int
 }
 
-func newFakeExchange(store handler.DataStore) *fakeExchange {
+func newFakeExchange(store *upload.Store) *fakeExchange {
 	return &fakeExchange{store: store, subs: map[string]*ronghe.Submission{}, mailbox: map[string]*ronghe.MailboxMessage{}}
 }
 
@@ -154,25 +158,22 @@ func (f *fakeExchange) Finalize(ctx context.Context, tenant, id string) (*ronghe
 }
 
 func (f *fakeExchange) FileUploaded(ctx context.Context, tenant, uploadID string) (*ronghe.Submission, error) {
-	up, err := f.store.GetUpload(ctx, uploadID)
+	f.mu.Lock()
+	f.calls = append(f.calls, "FileUploaded")
+	if f.failUploads > 0 {
+		f.failUploads--
+		f.mu.Unlock()
+		return nil, ronghe.Errorf(ronghe.EUNAVAILABLE, "metadata store unavailable")
+	}
+	f.mu.Unlock()
+	res, err := f.store.Completed(ctx, uploadID)
 	if err != nil {
 		return nil, err
 	}
-	info, err := up.GetInfo(ctx)
-	if err != nil {
-		return nil, err
+	if res.Tenant != tenant {
+		return nil, ronghe.Errorf(ronghe.EINTERNAL, "upload of %s completed under %s", res.Tenant, tenant)
 	}
-	rd, err := up.GetReader(ctx)
-	if err != nil {
-		return nil, err
-	}
-	content, err := io.ReadAll(rd)
-	rd.Close()
-	if err != nil {
-		return nil, err
-	}
-	mid, name := info.MetaData["message"], info.MetaData["file"]
-	sum := sha256.Sum256(content)
+	mid, name := res.MetaData[upload.MetaMessage], res.MetaData[upload.MetaFile]
 	f.mu.Lock()
 	s, ok := f.subs[tenant+"/"+mid]
 	if !ok {
@@ -183,14 +184,31 @@ func (f *fakeExchange) FileUploaded(ctx context.Context, tenant, uploadID string
 		if s.Files[i].Name != name {
 			continue
 		}
-		if s.Files[i].Digest != hex.EncodeToString(sum[:]) {
+		if s.Files[i].Digest != hex.EncodeToString(res.Digest) || s.Files[i].Size != res.Size {
 			f.mu.Unlock()
-			return nil, ronghe.Errorf(ronghe.EINTEGRITY, "file %s arrived with digest %x; the signed manifest says %s", name, sum, s.Files[i].Digest)
+			_ = f.store.Terminate(ctx, uploadID)
+			return nil, ronghe.Errorf(ronghe.EINTEGRITY, "file %s arrived with digest %x; the signed manifest says %s", name, res.Digest, s.Files[i].Digest)
 		}
 		s.Files[i].Done, s.Files[i].UploadID = true, uploadID
 	}
 	f.mu.Unlock()
 	return f.Finalize(ctx, tenant, mid)
+}
+
+func (f *fakeExchange) Evidence(ctx context.Context, tenant, id string) (*evidence.Bundle, error) {
+	s, err := f.Submission(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if s.Status != ronghe.SubmissionAccepted {
+		return nil, ronghe.Errorf(ronghe.ENOTFOUND, "message %s has no receipt yet", id)
+	}
+	receipt, err := evidence.Parse(s.Receipt)
+	if err != nil {
+		return nil, err
+	}
+	return &evidence.Bundle{Type: evidence.TypeBundle, Manifest: s.Manifest, ManifestSignature: s.Signature,
+		SenderKey: &ronghe.Key{ID: s.KeyID, Owner: tenant, Suite: ronghe.SuiteINTL}, Receipt: receipt, PlatformKeys: []string{"pem"}}, nil
 }
 
 func (f *fakeExchange) Mailbox(_ context.Context, tenant string, flt ronghe.MailboxFilter) ([]*ronghe.MailboxMessage, error) {
@@ -230,35 +248,6 @@ func (f *fakeExchange) Acknowledge(ctx context.Context, tenant, id string, ack [
 	at := time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC)
 	m.AckedAt, m.AckKeyID, m.AckSignature = &at, "k-ack", ack
 	return m, nil
-}
-
-// tenantStore is the tusd file store plus the tenant rule the real upload
-// store enforces: an upload is visible only to the tenant that created it.
-type tenantStore struct {
-	filestore.FileStore
-}
-
-func (t tenantStore) NewUpload(ctx context.Context, info handler.FileInfo) (handler.Upload, error) {
-	tenant, ok := Tenant(ctx)
-	if !ok || info.MetaData["tenant"] != tenant {
-		return nil, ronghe.Errorf(ronghe.EINTERNAL, "upload metadata does not name the tenant")
-	}
-	return t.FileStore.NewUpload(ctx, info)
-}
-
-func (t tenantStore) GetUpload(ctx context.Context, id string) (handler.Upload, error) {
-	u, err := t.FileStore.GetUpload(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	info, err := u.GetInfo(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if tenant, _ := Tenant(ctx); info.MetaData["tenant"] != tenant {
-		return nil, ronghe.Errorf(ronghe.ENOTFOUND, "no upload %s", id)
-	}
-	return u, nil
 }
 
 // env is a running API over TLS with a real CA and client certificates.
@@ -328,11 +317,14 @@ func newEnv(t *testing.T) *env {
 		"unregistered": issue(instA, false, false),
 		"none":         nil,
 	}
-	uploadDir := filepath.Join(dir, "uploads")
-	if err := os.MkdirAll(uploadDir, 0o700); err != nil {
+	kek, err := envelope.NewLocalKEK("test-kek", bytes.Repeat([]byte{7}, 32))
+	if err != nil {
 		t.Fatal(err)
 	}
-	store := tenantStore{filestore.New(uploadDir)}
+	store, err := upload.New(upload.Config{Dir: filepath.Join(dir, "uploads"), KEK: kek, ChunkSize: testChunk})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ex := newFakeExchange(store)
 	logDir := filepath.Join(dir, "log")
 	if err := os.MkdirAll(filepath.Join(logDir, "tile", "0"), 0o700); err != nil {
@@ -348,7 +340,7 @@ func newEnv(t *testing.T) *env {
 	logBuf := &syncBuffer{}
 	srv, err := NewServer(Config{
 		Exchange: ex, Institutions: insts, Uploads: store, LogHandler: tiles,
-		PlatformKeys:   PlatformKeys{PublicKeys: []string{"-----BEGIN PUBLIC KEY-----\n"}, LogOrigin: "ronghe.test/log", CAPEM: string(ca.CertPEM())},
+		PlatformKeys:   PlatformKeys{SigningKeys: []string{"-----BEGIN PUBLIC KEY-----\n"}, LogOrigin: "ronghe.test/log", CAPEM: string(ca.CertPEM())},
 		MaxUploadBytes: 1 << 20,
 		Logger:         slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
@@ -453,5 +445,9 @@ func submitBody(manifest []byte, sig string) []byte {
 
 var jsonHeader = map[string]string{"Content-Type": "application/json"}
 
-// plainStore hides the termination extension of a store.
+// plainStore offers only the core of a store: no termination, no locker.
 type plainStore struct{ handler.DataStore }
+
+// testChunk is the upload store's chunk size in tests: every PATCH but the
+// last carries a multiple of it.
+const testChunk = 256

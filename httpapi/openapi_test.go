@@ -88,7 +88,7 @@ func TestOpenAPICompleteness(t *testing.T) {
 	// The brief's routes are all there.
 	for _, key := range []string{
 		"get /healthz", "get /openapi.json", "get /v1/platform", "get /schemas/RRS-1/{version}/{file}", "get /log/{path}",
-		"post /v1/submissions", "get /v1/submissions/{id}", "post /v1/submissions/{id}/complete", "get /v1/submissions/{id}/receipt",
+		"post /v1/submissions", "get /v1/submissions/{id}", "post /v1/submissions/{id}/complete", "get /v1/submissions/{id}/receipt", "get /v1/submissions/{id}/evidence",
 		"options /v1/uploads/", "post /v1/uploads/", "head /v1/uploads/{id}", "patch /v1/uploads/{id}", "delete /v1/uploads/{id}",
 		"get /v1/mailbox", "get /v1/mailbox/{id}", "post /v1/mailbox/{id}/ack",
 	} {

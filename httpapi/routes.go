@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"reflect"
+
+	"github.com/ronghe/ronghe/evidence"
 )
 
 // route is one operation of the API. The table of routes is the single source
@@ -160,6 +162,15 @@ func (s *Server) buildRoutes() []route {
 			responses:   []response{{status: 200, description: "the signed receipt", contentType: "application/json", typ: signedType}},
 			problems:    []int{404},
 			handle:      s.receipt,
+		},
+		{
+			method: "GET", path: "/v1/submissions/{id}/evidence", id: "getEvidence", tag: "exchange", auth: true,
+			summary:     "The evidence bundle of an accepted submission",
+			description: "Everything needed to prove offline, for the retention period, that the institution sent the message and the platform received it: the exact signed manifest and its signature, the sender's key as registered, the signed receipt and the platform's public keys. `ronghe verify` checks it. 404 until the submission is accepted.",
+			pathDocs:    map[string]string{"id": "the message ID"},
+			responses:   []response{jsonResponse[evidence.Bundle](200, "the evidence bundle")},
+			problems:    []int{404},
+			handle:      s.evidenceBundle,
 		},
 		{
 			method: "GET", path: "/v1/mailbox", id: "listMailbox", tag: "mailbox", auth: true,

@@ -10,6 +10,8 @@ import (
 	"github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/ronghe/ronghe"
+	"github.com/ronghe/ronghe/evidence"
+	"github.com/ronghe/ronghe/exchange/upload"
 )
 
 // Exchange is the part of the exchange service (*exchange.Service) the API
@@ -23,6 +25,7 @@ type Exchange interface {
 	Mailbox(ctx context.Context, tenant string, f ronghe.MailboxFilter) ([]*ronghe.MailboxMessage, error)
 	MailboxMessage(ctx context.Context, tenant, id string) (*ronghe.MailboxMessage, error)
 	Acknowledge(ctx context.Context, tenant, id string, ack []byte) (*ronghe.MailboxMessage, error)
+	Evidence(ctx context.Context, tenant, messageID string) (*evidence.Bundle, error)
 }
 
 // Institutions is what the API reads about tenants: their suite (for new
@@ -46,7 +49,8 @@ type Config struct {
 	// LogHandler serves the transparency log's tlog-tiles resources
 	// (checkpoint, tile/...), mounted under /log/.
 	LogHandler http.Handler
-	// PlatformKeys is served at GET /v1/platform.
+	// PlatformKeys is the platform's public identity, served at
+	// GET /v1/platform.
 	PlatformKeys PlatformKeys
 	// MaxUploadBytes caps one upload; 0 leaves only the per-institution
 	// limits the exchange enforces.
@@ -89,7 +93,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, tenantHook: uploadTenantHook}
+	s := &Server{cfg: cfg, log: cfg.Logger, tenantHook: upload.WithTenant}
 	if err := s.newTus(); err != nil {
 		return nil, fmt.Errorf("httpapi: tus handler: %w", err)
 	}

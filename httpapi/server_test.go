@@ -86,7 +86,7 @@ func TestPublicEndpoints(t *testing.T) {
 	}
 	var p Platform
 	_, _, b := e.do("none", "GET", "/v1/platform", nil, nil)
-	if err := json.Unmarshal(b, &p); err != nil || p.CAPEM == "" || len(p.RRSVersions) == 0 || p.UploadURL != UploadsPath || p.MaxUploadBytes != 1<<20 {
+	if err := json.Unmarshal(b, &p); err != nil || p.CAPEM == "" || len(p.SigningKeys) != 1 || len(p.RRSVersions) == 0 || p.UploadURL != UploadsPath || p.MaxUploadBytes != 1<<20 {
 		t.Fatalf("platform %s: %v", b, err)
 	}
 	// The tiles handler's own 404 becomes a problem.
@@ -187,7 +187,7 @@ func TestOtherTenantIsNotFound(t *testing.T) {
 		t.Fatalf("submit: %d %s", st, b)
 	}
 	e.ex.mailbox["MB1"] = &ronghe.MailboxMessage{ID: "MB1", Tenant: instA, Kind: "quality.report", Envelope: []byte(`{}`)}
-	for _, path := range []string{"/v1/submissions/%s", "/v1/submissions/%s/receipt", "/v1/mailbox/%s"} {
+	for _, path := range []string{"/v1/submissions/%s", "/v1/submissions/%s/receipt", "/v1/submissions/%s/evidence", "/v1/mailbox/%s"} {
 		own := strings.ReplaceAll(path, "%s", map[bool]string{true: "MB1", false: "msgA"}[strings.Contains(path, "mailbox")])
 		missing := strings.ReplaceAll(path, "%s", "missing")
 		stB, hB, bB := e.do("B", "GET", own, nil, nil)
@@ -244,6 +244,8 @@ func TestSubmissionFlow(t *testing.T) {
 	}
 	st, h, b := e.do("A", "GET", "/v1/submissions/"+id+"/receipt", nil, nil)
 	e.problem(st, h, b, 404, ronghe.ENOTFOUND)
+	st, h, b = e.do("A", "GET", "/v1/submissions/"+id+"/evidence", nil, nil)
+	e.problem(st, h, b, 404, ronghe.ENOTFOUND)
 
 	// ACCT.csv in one go.
 	st, h, b = e.tusCreate("A", len(files["ACCT.csv"]), meta("ACCT.csv"))
@@ -270,16 +272,16 @@ func TestSubmissionFlow(t *testing.T) {
 		t.Fatalf("create TXN: %d", st)
 	}
 	loc := h.Get("Location")
-	if st, _, b = e.tusPatch("A", loc, 0, txn[:1000]); st != 204 {
+	if st, _, b = e.tusPatch("A", loc, 0, txn[:4*testChunk]); st != 204 {
 		t.Fatalf("patch 1: %d %s", st, b)
 	}
 	st, h, _ = e.do("A", "HEAD", strings.TrimPrefix(loc, e.ts.URL), nil, map[string]string{"Tus-Resumable": "1.0.0"})
-	if st != 200 || h.Get("Upload-Offset") != "1000" {
+	if st != 200 || h.Get("Upload-Offset") != strconv.Itoa(4*testChunk) {
 		t.Fatalf("HEAD: %d offset %q", st, h.Get("Upload-Offset"))
 	}
-	st, h, b = e.tusPatch("A", loc, 999, txn[999:])
+	st, h, b = e.tusPatch("A", loc, 4*testChunk-1, txn[4*testChunk-1:])
 	e.problem(st, h, b, 409, ronghe.ECONFLICT)
-	st, h, b = e.tusPatch("A", loc, 1000, txn[1000:])
+	st, h, b = e.tusPatch("A", loc, 4*testChunk, txn[4*testChunk:])
 	if st != 204 || h.Get(SubmissionStatusHeader) != ronghe.SubmissionAccepted {
 		t.Fatalf("patch 2: %d %v %s", st, h, b)
 	}
@@ -311,6 +313,11 @@ func TestSubmissionFlow(t *testing.T) {
 	}
 	if _, err := evidence.Parse(b); err != nil {
 		t.Fatalf("receipt: %v", err)
+	}
+	st, _, b = e.do("A", "GET", "/v1/submissions/"+id+"/evidence", nil, nil)
+	var bundle evidence.Bundle
+	if st != 200 || json.Unmarshal(b, &bundle) != nil || bundle.Type != evidence.TypeBundle || bundle.Receipt == nil || !bytes.Equal(bundle.Manifest, manifest(instA, id, files)) {
+		t.Fatalf("evidence: %d %s", st, b)
 	}
 	// Nothing more can be uploaded to an accepted submission.
 	st, h, b = e.tusCreate("A", len(txn), meta("TXN.csv"))
@@ -374,14 +381,55 @@ func TestUploadIntegrity(t *testing.T) {
 	if st != 201 {
 		t.Fatalf("create: %d %s", st, b)
 	}
-	st, h, b = e.tusPatch("A", h.Get("Location"), 0, []byte("0123456780"))
+	loc := h.Get("Location")
+	start := time.Now()
+	st, h, b = e.tusPatch("A", loc, 0, []byte("0123456780"))
 	p := e.problem(st, h, b, 422, ronghe.EINTEGRITY)
 	if !strings.Contains(p.Detail, "TXN.csv") {
 		t.Errorf("detail %q does not name the file", p.Detail)
 	}
+	// The exchange discarded the upload, which takes the upload's lock: it
+	// must run after tusd released it, not wait for it.
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the integrity check took %v: the upload's lock was still held", d)
+	}
+	st, _, _ = e.do("A", "HEAD", strings.TrimPrefix(loc, e.ts.URL), nil, map[string]string{"Tus-Resumable": "1.0.0"})
+	if st != 404 {
+		t.Errorf("the mismatching upload still exists: HEAD %d", st)
+	}
 	st, _, b = e.do("A", "POST", "/v1/submissions/m1/complete", nil, nil)
 	if st != 202 {
 		t.Fatalf("complete after a bad file: %d %s", st, b)
+	}
+}
+
+func TestUploadResumeAfterFailure(t *testing.T) {
+	e := newEnv(t)
+	files := map[string][]byte{"TXN.csv": []byte("0123456789")}
+	e.do("A", "POST", "/v1/submissions", submitBody(manifest(instA, "m1", files), "good signature"), jsonHeader)
+	_, h, _ := e.tusCreate("A", 10, map[string]string{MetaMessageID: "m1", MetaFile: "TXN.csv"})
+	loc := h.Get("Location")
+	e.ex.failUploads = 1
+	st, h, b := e.tusPatch("A", loc, 0, files["TXN.csv"])
+	e.problem(st, h, b, 503, ronghe.EUNAVAILABLE)
+	// The bytes are stored; a PATCH at the end hands the upload over again.
+	st, h, _ = e.do("A", "HEAD", strings.TrimPrefix(loc, e.ts.URL), nil, map[string]string{"Tus-Resumable": "1.0.0"})
+	if st != 200 || h.Get("Upload-Offset") != "10" {
+		t.Fatalf("HEAD: %d %q", st, h.Get("Upload-Offset"))
+	}
+	st, h, b = e.tusPatch("A", loc, 10, nil)
+	if st != 204 || h.Get(SubmissionStatusHeader) != ronghe.SubmissionAccepted {
+		t.Fatalf("PATCH at the end: %d %v %s", st, h, b)
+	}
+	// HEAD never hands anything over.
+	e.ex.mu.Lock()
+	n := len(e.ex.calls)
+	e.ex.mu.Unlock()
+	e.do("A", "HEAD", strings.TrimPrefix(loc, e.ts.URL), nil, map[string]string{"Tus-Resumable": "1.0.0"})
+	e.ex.mu.Lock()
+	defer e.ex.mu.Unlock()
+	if len(e.ex.calls) != n {
+		t.Errorf("HEAD called the exchange: %v", e.ex.calls[n:])
 	}
 }
 
@@ -423,7 +471,7 @@ func TestMailbox(t *testing.T) {
 	}
 	st, _, b = e.do("A", "GET", "/v1/mailbox/MB2", nil, nil)
 	var m MailboxMessageView
-	if st != 200 || json.Unmarshal(b, &m) != nil || string(m.Body) != `{"score":98}` || !bytes.Contains(b, []byte(`"envelope":{"payload":"e30="`)) {
+	if st != 200 || json.Unmarshal(b, &m) != nil || string(m.Body) != `{"score":98}` || string(m.Envelope) != `{"payload":"e30=","signatures":[]}` {
 		t.Fatalf("message: %d %s", st, b)
 	}
 	if !bytes.Contains(b, []byte(`"body":"`+base64.StdEncoding.EncodeToString([]byte(`{"score":98}`))+`"`)) {

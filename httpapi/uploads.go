@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	expslog "golang.org/x/exp/slog"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/tus/tusd/v2/pkg/memorylocker"
 
 	"github.com/ronghe/ronghe"
+	"github.com/ronghe/ronghe/exchange/upload"
 )
 
 // SubmissionStatusHeader is set on the response to the request that finished
@@ -23,17 +26,42 @@ import (
 // is now accepted (fetch the receipt with complete), "uploading" otherwise.
 const SubmissionStatusHeader = "Ronghe-Submission-Status"
 
+// storeComposer is implemented by stores that register themselves with a
+// tusd composer, such as *upload.Store, which also hands over the Locker its
+// own Promote and Terminate take.
+type storeComposer interface {
+	UseIn(*handler.StoreComposer)
+}
+
 // newTus builds the tus handler over the configured store. The store is
-// wrapped so that ronghe errors it returns become problem responses.
+// wrapped so that ronghe errors it returns become problem responses. Only the
+// core, termination and locking are taken from the store: concatenation and
+// deferred length are never offered, since every upload must have exactly
+// the size its manifest declares.
 func (s *Server) newTus() error {
+	offered := handler.NewStoreComposer()
+	if c, ok := s.cfg.Uploads.(storeComposer); ok {
+		c.UseIn(offered)
+	} else {
+		offered.UseCore(s.cfg.Uploads)
+		if t, ok := s.cfg.Uploads.(handler.TerminaterDataStore); ok {
+			offered.UseTerminater(t)
+		}
+		if l, ok := s.cfg.Uploads.(handler.Locker); ok {
+			offered.UseLocker(l)
+		}
+	}
+	if offered.Core == nil {
+		return errors.New("the upload store registered no core data store")
+	}
 	composer := handler.NewStoreComposer()
-	composer.UseCore(&tusStore{inner: s.cfg.Uploads, s: s})
-	if t, ok := s.cfg.Uploads.(handler.TerminaterDataStore); ok {
-		composer.UseTerminater(&tusTerminater{inner: t, s: s})
+	composer.UseCore(&tusStore{inner: offered.Core, s: s})
+	if offered.UsesTerminater {
+		composer.UseTerminater(&tusTerminater{inner: offered.Terminater, s: s})
 		s.terminate = true
 	}
-	if l, ok := s.cfg.Uploads.(handler.Locker); ok {
-		composer.UseLocker(l)
+	if offered.UsesLocker {
+		composer.UseLocker(offered.Locker)
 	} else {
 		memorylocker.New().UseIn(composer)
 	}
@@ -60,9 +88,7 @@ func (s *Server) newTus() error {
 // creation-with-upload and, when the store supports it, termination
 // extensions).
 func (s *Server) tusRoutes() []route {
-	tus := func(f http.HandlerFunc) http.Handler {
-		return http.StripPrefix("/v1/uploads", foreignProblems(s.log, s.tus.Middleware(f)))
-	}
+	tus := s.tusEndpoint
 	resumable := param{name: "Tus-Resumable", in: "header", required: true, description: "tus protocol version", schema: map[string]any{"type": "string", "enum": []any{"1.0.0"}}}
 	idDoc := map[string]string{"id": "the upload ID from the Location of the creation response"}
 	rs := []route{
@@ -192,23 +218,147 @@ func (s *Server) admitUpload(ctx context.Context, info handler.FileInfo) (handle
 	if err != nil {
 		return none, err
 	}
-	return uploadMetadata(tenant, string(inst.Suite), messageID, file), nil
+	return handler.FileInfoChanges{
+		// Replaces the client's metadata entirely.
+		MetaData: handler.MetaData{
+			upload.MetaTenant: tenant, upload.MetaSuite: string(inst.Suite),
+			upload.MetaMessage: messageID, upload.MetaFile: file,
+		},
+		// Only this hook can set Storage; the store trusts it first.
+		Storage: map[string]string{upload.MetaTenant: tenant, upload.MetaSuite: string(inst.Suite)},
+	}, nil
 }
 
-// preFinishResponse hands a finished upload to the exchange, which checks the
-// file against the manifest and, for the last file, accepts the submission.
+// preFinishResponse notes that the request finished an upload. The upload is
+// handed to the exchange only after tusd has released the upload's lock
+// (see finishAfterUnlock): the exchange promotes or discards the upload,
+// which takes that same lock.
 func (s *Server) preFinishResponse(hook handler.HookEvent) (handler.HTTPResponse, error) {
-	ctx := hook.Context
+	if n, ok := hook.Context.Value(finishKey).(*finishNote); ok {
+		n.set(hook.Upload.ID)
+	}
+	return handler.HTTPResponse{}, nil
+}
+
+type finishKeyType struct{}
+
+// finishKey carries the request's *finishNote.
+var finishKey finishKeyType
+
+// finishNote records, during one tus request, the upload that is complete
+// and must be handed to the exchange once tusd is done with it: one this
+// request finished, or — for a PATCH — one that was already complete (a
+// client resuming after the server stopped between storing the last byte and
+// checking the file).
+type finishNote struct {
+	mu    sync.Mutex
+	patch bool
+	id    string
+}
+
+func (n *finishNote) set(id string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.id = id
+}
+
+func (n *finishNote) get() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.id
+}
+
+// finishTimeout bounds the exchange's check of a finished file (digest
+// compare, promotion, and for the last file the log append and receipt).
+const finishTimeout = 2 * time.Minute
+
+// tusEndpoint serves one tus operation. A successful response to a request
+// that completed an upload is held back until tusd has returned (and so
+// released the upload's lock); then the exchange checks the file against the
+// manifest, and the response is either the held one, with
+// SubmissionStatusHeader, or the exchange's problem (422 for a file that
+// does not match).
+func (s *Server) tusEndpoint(f http.HandlerFunc) http.Handler {
+	inner := foreignProblems(s.log, s.tus.Middleware(f))
+	return http.StripPrefix("/v1/uploads", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		note := &finishNote{patch: r.Method == http.MethodPatch}
+		r = r.WithContext(context.WithValue(r.Context(), finishKey, note))
+		hw := &holdWriter{ResponseWriter: w, note: note}
+		inner.ServeHTTP(hw, r)
+		if hw.held == 0 {
+			return
+		}
+		s.finishAfterUnlock(w, r, note.get(), hw)
+	}))
+}
+
+func (s *Server) finishAfterUnlock(w http.ResponseWriter, r *http.Request, id string, hw *holdWriter) {
+	ctx := r.Context()
 	tenant, err := tenantFrom(ctx)
 	if err != nil {
-		return handler.HTTPResponse{}, s.tusError(ctx, err)
+		writeError(w, r, s.log, err)
+		return
 	}
-	sub, err := s.cfg.Exchange.FileUploaded(ctx, tenant, hook.Upload.ID)
+	// tusd set a write deadline for the body; give the check its own.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(finishTimeout))
+	sub, err := s.cfg.Exchange.FileUploaded(ctx, tenant, id)
 	if err != nil {
-		return handler.HTTPResponse{}, s.tusError(ctx, err)
+		w.Header().Del("Upload-Offset")
+		writeError(w, r, s.log, err)
+		return
 	}
-	return handler.HTTPResponse{Header: handler.HTTPHeader{SubmissionStatusHeader: sub.Status}}, nil
+	w.Header().Set(SubmissionStatusHeader, sub.Status)
+	w.WriteHeader(hw.held)
+	if hw.body.Len() > 0 && r.Method != http.MethodHead {
+		_, _ = w.Write(hw.body.Bytes())
+	}
 }
+
+// holdWriter holds back a successful response once the request's finishNote
+// names an upload; anything else passes straight through.
+type holdWriter struct {
+	http.ResponseWriter
+	note    *finishNote
+	held    int
+	written bool
+	body    bytes.Buffer
+}
+
+func (h *holdWriter) WriteHeader(code int) {
+	if h.written || h.held != 0 {
+		return
+	}
+	if code >= 200 && code < 300 && h.note.get() != "" {
+		h.held = code
+		return
+	}
+	h.written = true
+	h.ResponseWriter.WriteHeader(code)
+}
+
+func (h *holdWriter) Write(b []byte) (int, error) {
+	if !h.written && h.held == 0 {
+		h.WriteHeader(http.StatusOK)
+	}
+	if h.held != 0 {
+		return h.body.Write(b)
+	}
+	return h.ResponseWriter.Write(b)
+}
+
+func (h *holdWriter) Flush() {
+	if h.held != 0 {
+		return
+	}
+	if f, ok := h.ResponseWriter.(http.Flusher); ok {
+		if !h.written {
+			h.WriteHeader(http.StatusOK)
+		}
+		f.Flush()
+	}
+}
+
+func (h *holdWriter) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // tusError turns an error into a tusd error whose response is a problem.
 // Errors tusd defined itself pass through (their responses are rewritten by
@@ -278,6 +428,11 @@ func (u *tusUpload) WriteChunk(ctx context.Context, offset int64, src io.Reader)
 
 func (u *tusUpload) GetInfo(ctx context.Context) (handler.FileInfo, error) {
 	info, err := u.inner.GetInfo(ctx)
+	if err == nil && !info.SizeIsDeferred && info.Offset == info.Size {
+		if n, ok := ctx.Value(finishKey).(*finishNote); ok && n.patch {
+			n.set(info.ID)
+		}
+	}
 	return info, u.s.tusError(ctx, err)
 }
 
@@ -322,9 +477,17 @@ func foreignProblems(logger *slog.Logger, next http.Handler) http.Handler {
 		if pw.status == 0 {
 			return
 		}
+		code := codeForStatus(pw.status)
 		detail := strings.TrimSpace(pw.body.String())
-		if _, msg, ok := strings.Cut(detail, ": "); ok && strings.HasPrefix(detail, "ERR_") {
+		if errCode, msg, ok := strings.Cut(detail, ": "); ok && strings.HasPrefix(errCode, "ERR_") {
 			detail = msg
+			// Stores report ronghe errors as ERR_<CODE>; keep the code
+			// when it agrees with the status (EEXPIRED vs EFORBIDDEN).
+			if c := strings.ToLower(strings.TrimPrefix(errCode, "ERR_")); HTTPStatus(c) == pw.status {
+				if _, known := problems[c]; known {
+					code = c
+				}
+			}
 		}
 		if pw.status >= 500 {
 			logger.ErrorContext(r.Context(), "upstream handler failed", "method", r.Method, "path", r.URL.Path,
@@ -333,7 +496,7 @@ func foreignProblems(logger *slog.Logger, next http.Handler) http.Handler {
 		}
 		h := w.Header()
 		h.Del("Content-Length")
-		writeProblem(w, r, problemFor(codeForStatus(pw.status), pw.status, detail))
+		writeProblem(w, r, problemFor(code, pw.status, detail))
 	})
 }
 

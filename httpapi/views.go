@@ -106,7 +106,7 @@ type MailboxMessageView struct {
 	AckKeyID    string     `json:"ack_key_id,omitempty" doc:"the key that signed the acknowledgment"`
 	AckLogIndex *uint64    `json:"ack_log_index,omitempty" doc:"transparency-log index of the acknowledgment event"`
 	Body        []byte     `json:"body,omitempty" doc:"the payload (only when fetching one message)"`
-	Envelope    SignedJSON `json:"envelope,omitempty" doc:"the platform-signed envelope (payload type ronghe.mailbox/v1) naming the body's digest; only when fetching one message"`
+	Envelope    []byte     `json:"envelope,omitempty" doc:"the exact bytes of the platform-signed envelope (an evidence document with payload type ronghe.mailbox/v1 naming the body's digest), base64; an acknowledgment names the digest of these bytes. Only when fetching one message"`
 }
 
 func mailboxView(m *ronghe.MailboxMessage, full bool) MailboxMessageView {
@@ -120,9 +120,7 @@ func mailboxView(m *ronghe.MailboxMessage, full bool) MailboxMessageView {
 		if v.Body == nil {
 			v.Body = []byte{}
 		}
-		if json.Valid(m.Envelope) {
-			v.Envelope = SignedJSON(m.Envelope)
-		}
+		v.Envelope = m.Envelope
 	}
 	return v
 }
@@ -135,21 +133,10 @@ type MailboxList struct {
 	Next string `json:"next,omitempty" doc:"pass as after= to get the next page; absent on the last page"`
 }
 
-// PlatformKeys is the platform's public information that clients and
-// auditors pin: what receipts, envelopes and checkpoints are signed with, and
-// the CA that issues client certificates.
-type PlatformKeys struct {
-	// PublicKeys are the platform's signing public keys (PKIX PEM): Ed25519
-	// and SM2.
-	PublicKeys []string `json:"public_keys" doc:"the platform's signing keys (PKIX PEM) for receipts, envelopes and reports"`
-	// LogOrigin names the transparency log.
-	LogOrigin string `json:"log_origin" doc:"origin line of the transparency log's checkpoints"`
-	// LogVerifiers are the note verifier keys of the log's checkpoints.
-	LogVerifiers []string `json:"log_verifiers" doc:"note verifier keys of the checkpoints"`
-	// CAPEM is the certificate of the CA that issues server and client
-	// certificates.
-	CAPEM string `json:"ca_pem" doc:"the platform CA certificate (PEM) issuing server and client certificates"`
-}
+// PlatformKeys is the platform's public identity that clients and auditors
+// pin: the keys receipts, envelopes and checkpoints are signed with, the log's
+// origin and verifier keys, and the CA that issues client certificates.
+type PlatformKeys = ronghe.PlatformInfo
 
 // Platform is the body of GET /v1/platform.
 type Platform struct {
