@@ -259,3 +259,10 @@ func parseClock(s string) (int, bool) {
 	}
 	return h*3600 + m*60 + sec, true
 }
+
+// EpochDays returns the number of days from 1970-01-01 to d, the encoding
+// of dates in Arrow (date32) and Parquet.
+func (d Date) EpochDays() int { return d.dayNumber() }
+
+// DateFromEpochDays returns the date n days after 1970-01-01.
+func DateFromEpochDays(n int) Date { return Date{1970, time.January, 1}.AddDays(n) }
