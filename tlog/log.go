@@ -111,8 +111,8 @@ var (
 	_ Prover   = (*Log)(nil)
 )
 
-// errClosed is returned by every method of a closed Log.
-var errClosed = ronghe.Errorf(ronghe.EUNAVAILABLE, "transparency log is closed")
+// errClosed is returned by the methods of a closed Log.
+func errClosed() error { return ronghe.Errorf(ronghe.EUNAVAILABLE, "transparency log is closed") }
 
 func (c *Config) withDefaults() (Config, error) {
 	cfg := *c
@@ -300,7 +300,7 @@ func (l *Log) Append(ctx context.Context, leaf []byte) (uint64, error) {
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
-		return 0, errClosed
+		return 0, errClosed()
 	}
 	l.inflight.Add(1)
 	future := l.appender.Add(ctx, entry)
@@ -388,7 +388,7 @@ func (l *Log) publishedSize(ctx context.Context) (uint64, error) {
 // appended, and returns ctx's error if ctx ends first.
 func (l *Log) AwaitCheckpoint(ctx context.Context, index uint64) ([]byte, uint64, error) {
 	if l.isClosed() {
-		return nil, 0, errClosed
+		return nil, 0, errClosed()
 	}
 	if l.cps == nil || index >= l.cps.hint.Load() {
 		integrated, err := l.reader.IntegratedSize(ctx)

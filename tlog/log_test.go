@@ -687,3 +687,96 @@ func tamperSig(t *testing.T, line []byte) []byte {
 	sig[len(sig)-3] ^= 0x01
 	return []byte(string(f[0]) + " " + string(f[1]) + " " + base64.StdEncoding.EncodeToString(sig))
 }
+
+func TestRecordReceipt(t *testing.T) {
+	k := newTestKeys(t)
+	l := openTestLog(t, k, t.TempDir())
+	v := k.verifier(t)
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		e := testEvent(i)
+		r, err := Record(ctx, l, l, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(r.Leaf, e.Leaf()) || r.Size <= r.Index {
+			t.Fatalf("receipt %+v", r)
+		}
+		cp, err := v.VerifyCheckpoint(r.Checkpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp.Size != r.Size {
+			t.Fatalf("receipt size %d, checkpoint size %d", r.Size, cp.Size)
+		}
+		if err := client.VerifyInclusion(r.Leaf, r.Index, r.Proof, cp); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseLeaf(r.Leaf)
+		if err != nil || back.MessageID != e.MessageID {
+			t.Fatalf("receipt leaf does not parse back: %v", err)
+		}
+	}
+	if _, err := Record(ctx, l, l, Event{}); ronghe.ErrorCode(err) != ronghe.EINVALID {
+		t.Fatalf("Record(invalid) = %v", err)
+	}
+}
+
+// TestCloseDuringAppends closes the log while appends are in flight: each
+// append either fails as unavailable or returns an index that the checkpoint
+// published by Close covers.
+func TestCloseDuringAppends(t *testing.T) {
+	k := newTestKeys(t)
+	dir := t.TempDir()
+	l, err := Open(context.Background(), k.config(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var maxIdx uint64
+	var ok, refused int
+	start := make(chan struct{})
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			idx, err := l.AppendEvent(context.Background(), testEvent(i))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+				maxIdx = max(maxIdx, idx)
+			case ronghe.ErrorCode(err) == ronghe.EUNAVAILABLE:
+				refused++
+			default:
+				t.Errorf("append %d: %v", i, err)
+			}
+		}(i)
+	}
+	close(start)
+	time.Sleep(2 * time.Millisecond)
+	if err := l.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	wg.Wait()
+	if ok+refused != 200 {
+		t.Fatalf("%d ok + %d refused != 200", ok, refused)
+	}
+	if ok == 0 {
+		return
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, layout.CheckpointPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := k.verifier(t).VerifyCheckpoint(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Size <= maxIdx || cp.Size != uint64(ok) {
+		t.Fatalf("published size %d after Close; %d appends succeeded, max index %d", cp.Size, ok, maxIdx)
+	}
+}
