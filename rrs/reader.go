@@ -348,6 +348,9 @@ func (r *Reader) readLine() ([]byte, error) {
 	return line, nil
 }
 
+// unquotedClass marks the bytes that end or break an unquoted field.
+var unquotedClass = [256]uint8{',': 1, '"': 1, '\r': 1}
+
 // readRecord parses the next non-empty record into r.rec/r.ends and returns
 // its first line and field count. Errors are already wrapped; a recoverable
 // error leaves the reader at the start of the next line.
@@ -381,21 +384,22 @@ fields:
 		}
 		col := len(r.ends) + 1
 		if len(line) == 0 || line[0] != '"' {
-			// Unquoted field.
-			i := bytes.IndexByte(line, ',')
-			field := line
-			if i >= 0 {
-				field = line[:i]
+			// Unquoted field: one pass that stops at a comma and flags
+			// quotes and carriage returns (fields are short, so a table
+			// beats repeated IndexByte calls).
+			i := 0
+			for i < len(line) && unquotedClass[line[i]] == 0 {
+				i++
 			}
-			if j := bytes.IndexByte(field, '"'); j >= 0 {
-				return 0, 0, r.soft(start, col, fmt.Errorf("%w: a quote inside an unquoted field", ErrQuote))
-			}
-			if j := bytes.IndexByte(field, '\r'); j >= 0 {
+			if i < len(line) && line[i] != ',' {
+				if line[i] == '"' {
+					return 0, 0, r.soft(start, col, fmt.Errorf("%w: a quote inside an unquoted field", ErrQuote))
+				}
 				return 0, 0, r.soft(start, col, ErrBareCR)
 			}
-			r.rec = append(r.rec, field...)
+			r.rec = append(r.rec, line[:i]...)
 			r.ends = append(r.ends, len(r.rec))
-			if i < 0 {
+			if i == len(line) {
 				return start, len(r.ends), nil
 			}
 			line = line[i+1:]

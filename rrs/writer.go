@@ -131,23 +131,27 @@ func (w *Writer) flush() error {
 	return nil
 }
 
+// byteClass flags the bytes scanValue looks for: 1 = forces quoting,
+// 2 = not ASCII.
+var byteClass = func() (t [256]uint8) {
+	t[','], t['"'], t['\n'], t['\r'] = 1, 1, 1, 1
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = 2
+	}
+	return t
+}()
+
 // scanValue reports whether v must be quoted (it holds a comma, quote, CR or
 // LF, or starts or ends with a space that a lenient reader might trim) and
-// whether it is pure ASCII.
+// whether it is pure ASCII. It ORs table lookups without branches, which
+// keeps the generator's hot path fast.
 func scanValue(v string) (quote, ascii bool) {
-	ascii = true
+	var f uint8
 	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == ',' || c == '"' || c == '\n' || c == '\r':
-			quote = true
-		case c >= 0x80:
-			ascii = false
-		}
+		f |= byteClass[v[i]]
 	}
-	if len(v) > 0 && (v[0] == ' ' || v[len(v)-1] == ' ') {
-		quote = true
-	}
-	return quote, ascii
+	quote = f&1 != 0 || len(v) > 0 && (v[0] == ' ' || v[len(v)-1] == ' ')
+	return quote, f&2 == 0
 }
 
 func appendQuoted(dst []byte, v string) []byte {
