@@ -300,3 +300,25 @@ func isLetters(s string, n int) bool {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// RowKey returns a row's key for findings (RRS-1 §3): the values of the key
+// fields joined with "|" (BAL "acct_no|bal_date"), or "#" followed by the
+// row's line number when a key value is missing or malformed (fails Check),
+// or when values has the wrong length.
+func (rt *RecordType) RowKey(values []string, line int) string {
+	if len(values) != len(rt.Fields) {
+		return "#" + itoa(line)
+	}
+	key := ""
+	for n, name := range rt.Key {
+		i := rt.Index(name)
+		if i < 0 || rt.Fields[i].check(values[i]) != nil || values[i] == "" {
+			return "#" + itoa(line)
+		}
+		if n > 0 {
+			key += "|"
+		}
+		key += values[i]
+	}
+	return key
+}

@@ -10,10 +10,11 @@
 // # Versions
 //
 // A Spec carries its version "major.minor". A minor version may only add
-// optional (nullable) fields at the end of a record type, so every 1.0 file is
-// a valid 1.1 file and readers accept a 1.0 header under 1.1. A new major
-// version is needed for anything else: removing or renaming a field, narrowing
-// a type, adding a required field or a record type that must be present.
+// optional (nullable) fields at the end of a record type; a new major version
+// is needed for anything else: removing or renaming a field, narrowing a type,
+// adding a required field or a record type that must be present. A batch
+// declares the version it was written for and is read with that version's
+// Spec (Lookup), so 1.0 batches stay readable after 1.1 is published.
 //
 // A 1.1 that adds an optional field is declared next to V1_0 by deriving it,
 // never by copying the table:

@@ -422,3 +422,25 @@ func TestParseEncoding(t *testing.T) {
 		t.Errorf("GBK message: %v", err)
 	}
 }
+
+func TestRowKey(t *testing.T) {
+	bal := V1_0.Record(BAL)
+	row := []string{"C1234567890123", "622202020011", "2024-01-31", "CNY", "0", "0", "0", "0", "0", "0"}
+	if k := bal.RowKey(row, 5); k != "622202020011|2024-01-31" {
+		t.Errorf("key %q", k)
+	}
+	row[2] = "2024-02-30"
+	if k := bal.RowKey(row, 5); k != "#5" {
+		t.Errorf("malformed key %q", k)
+	}
+	row[2], row[1] = "2024-01-31", ""
+	if k := bal.RowKey(row, 7); k != "#7" {
+		t.Errorf("missing key %q", k)
+	}
+	if k := bal.RowKey(row[:3], 9); k != "#9" {
+		t.Errorf("short row key %q", k)
+	}
+	if k := V1_0.Record(CTL).RowKey([]string{"TXN", "1", "", "", ""}, 2); k != "TXN" {
+		t.Errorf("CTL key %q", k)
+	}
+}

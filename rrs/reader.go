@@ -116,7 +116,10 @@ type Reader struct {
 // *ParseError with ErrHeader that names them. A UTF-8 byte-order mark at the
 // start is dropped; bytes that are not valid in the declared encoding give a
 // clear ErrEncoding error (a GB18030 file declared UTF-8 is recognised as such
-// and the message says to declare GB18030).
+// and the message says to declare GB18030; a UTF-8 file declared GB18030 is
+// recognised by its byte-order mark or its first 64 KiB). In a GB18030 file
+// the replacement character U+FFFD is refused, because the decoder produces
+// it for undecodable bytes.
 func NewReader(r io.Reader, rt *RecordType, enc Encoding, fileName string) (*Reader, error) {
 	if err := checkEncoding(enc); err != nil {
 		return nil, err
