@@ -321,7 +321,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := upload.New(upload.Config{Dir: filepath.Join(dir, "uploads"), KEK: kek, ChunkSize: testChunk})
+	store, err := upload.New(upload.Config{Dir: filepath.Join(dir, "uploads"), KEK: kek, ChunkSize: testChunk, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,10 @@ import (
 //   - time.Time is a string with format date-time;
 //   - []byte is a string with contentEncoding base64;
 //   - json.RawMessage is any JSON value;
-//   - a pointer is nullable: its schema accepts null as well;
+//   - a pointer is nullable: its schema accepts null as well; so is a slice,
+//     []byte or map field without omitempty (Go encodes a nil one as null)
+//     unless the field is tagged nonnil:"true" because the code guarantees
+//     a value;
 //   - a field is required unless its tag says omitempty (or omitzero);
 //   - embedded structs without a json name are flattened;
 //   - a "doc" tag becomes the description, an "enum" tag (comma separated)
@@ -155,11 +158,15 @@ func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]str
 			name = f.Name
 		}
 		s := g.ref(f.Type)
+		omit := hasOpt(opts, "omitempty") || hasOpt(opts, "omitzero")
+		if k := f.Type.Kind(); (k == reflect.Slice || k == reflect.Map) && !omit && f.Tag.Get("nonnil") != "true" {
+			s = nullable(s)
+		}
 		if doc := f.Tag.Get("doc"); doc != "" || f.Tag.Get("enum") != "" {
 			s = annotate(s, doc, f.Tag.Get("enum"))
 		}
 		props[name] = s
-		if !hasOpt(opts, "omitempty") && !hasOpt(opts, "omitzero") {
+		if !omit {
 			*required = append(*required, name)
 		}
 	}

@@ -22,6 +22,7 @@ type schemaOuter struct {
 	PU       *uint64           `json:"pu,omitempty"`
 	F        float64           `json:"f"`
 	L        []string          `json:"l"`
+	NN       []string          `json:"nn" nonnil:"true"`
 	M        map[string]int    `json:"m"`
 	In       schemaInner       `json:"in"`
 	PIn      *schemaInner      `json:"pin"`
@@ -58,18 +59,19 @@ func TestSchemaGen(t *testing.T) {
 		{"opt", `{"type":"string"}`},
 		{"t", `{"format":"date-time","type":"string"}`},
 		{"pt", `{"format":"date-time","type":["string","null"]}`},
-		{"b", `{"contentEncoding":"base64","type":"string"}`},
+		{"b", `{"contentEncoding":"base64","type":["string","null"]}`},
+		{"nn", `{"items":{"type":"string"},"type":"array"}`},
 		{"u", `{"minimum":0,"type":"integer"}`},
 		{"pu", `{"minimum":0,"type":["integer","null"]}`},
 		{"f", `{"format":"double","type":"number"}`},
-		{"l", `{"items":{"type":"string"},"type":"array"}`},
-		{"m", `{"additionalProperties":{"format":"int64","type":"integer"},"type":"object"}`},
+		{"l", `{"items":{"type":"string"},"type":["array","null"]}`},
+		{"m", `{"additionalProperties":{"format":"int64","type":"integer"},"type":["object","null"]}`},
 		{"in", `{"$ref":"#/components/schemas/schemaInner"}`},
 		{"pin", `{"anyOf":[{"$ref":"#/components/schemas/schemaInner"},{"type":"null"}]}`},
 		{"raw", `{}`},
 		{"NoTag", `{"type":"boolean"}`},
-		{"bb", `{"items":{"contentEncoding":"base64","type":"string"},"type":"array"}`},
-		{"nested", `{"items":{"$ref":"#/components/schemas/schemaInner"},"type":"array"}`},
+		{"bb", `{"items":{"contentEncoding":"base64","type":"string"},"type":["array","null"]}`},
+		{"nested", `{"items":{"$ref":"#/components/schemas/schemaInner"},"type":["array","null"]}`},
 		{"anything", `{}`},
 		{"self", `{"anyOf":[{"$ref":"#/components/schemas/schemaOuter"},{"type":"null"}]}`},
 		{"headers", `{"additionalProperties":{"type":"string"},"type":"object"}`},

@@ -22,9 +22,9 @@ const (
 // SubmitRequest is the body of POST /v1/submissions.
 type SubmitRequest struct {
 	// Manifest is the exact manifest bytes the signature covers.
-	Manifest []byte `json:"manifest" doc:"the exact signed manifest bytes (a JSON manifest), base64"`
+	Manifest []byte `json:"manifest" nonnil:"true" doc:"the exact signed manifest bytes (a JSON manifest), base64"`
 	// Signature is the submitter's signature over Manifest.
-	Signature []byte `json:"signature" doc:"signature over the manifest bytes by the key named in the manifest's key_id, base64"`
+	Signature []byte `json:"signature" nonnil:"true" doc:"signature over the manifest bytes by the key named in the manifest's key_id, base64"`
 }
 
 // FileView is the upload state of one file of a submission.
@@ -40,7 +40,7 @@ type FileView struct {
 type SubmissionView struct {
 	MessageID  string     `json:"message_id" doc:"the manifest's message ID"`
 	Status     string     `json:"status" doc:"uploading until every file checked out, then accepted" enum:"uploading,accepted"`
-	Files      []FileView `json:"files"`
+	Files      []FileView `json:"files" nonnil:"true"`
 	CreatedAt  time.Time  `json:"created_at" doc:"when the manifest was accepted"`
 	AcceptedAt *time.Time `json:"accepted_at" doc:"when the last file checked out; null while uploading"`
 	LogIndex   *uint64    `json:"log_index" doc:"transparency-log index of the acceptance event; null while uploading"`
@@ -127,7 +127,7 @@ func mailboxView(m *ronghe.MailboxMessage, full bool) MailboxMessageView {
 
 // MailboxList is one page of a mailbox listing.
 type MailboxList struct {
-	Messages []MailboxMessageView `json:"messages"`
+	Messages []MailboxMessageView `json:"messages" nonnil:"true"`
 	// Next is the cursor for the following page (pass it as after), empty
 	// on the last page.
 	Next string `json:"next,omitempty" doc:"pass as after= to get the next page; absent on the last page"`
@@ -142,7 +142,7 @@ type PlatformKeys = ronghe.PlatformInfo
 type Platform struct {
 	PlatformKeys
 	// RRSVersions lists the supported RRS-1 versions, oldest first.
-	RRSVersions []string `json:"rrs_versions" doc:"supported RRS-1 versions, oldest first"`
+	RRSVersions []string `json:"rrs_versions" nonnil:"true" doc:"supported RRS-1 versions, oldest first"`
 	// MaxUploadBytes is the largest single upload accepted (0: no limit
 	// beyond the institution's own).
 	MaxUploadBytes int64 `json:"max_upload_bytes" doc:"largest single upload the server accepts; 0 means only per-institution limits apply"`
