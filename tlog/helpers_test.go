@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func newTestKeys(tb testing.TB) testKeys {
 }
 
 func (k testKeys) config(dir string) Config {
-	return Config{Dir: dir, Origin: testOrigin, Ed25519: k.ed, SM2: k.sm}
+	return Config{Dir: dir, Origin: testOrigin, Ed25519: k.ed, SM2: k.sm, Logger: slog.New(slog.DiscardHandler)}
 }
 
 func (k testKeys) verifier(tb testing.TB) *client.LogVerifier {
