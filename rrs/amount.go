@@ -3,6 +3,8 @@ package rrs
 import (
 	"strconv"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/ronghe/ronghe"
 )
 
@@ -179,4 +181,41 @@ func clip(s string) string {
 		n++
 	}
 	return s
+}
+
+// MarshalText encodes the amount as String does, so JSON carries it as the
+// exact string "1234.50" rather than a floating-point number.
+func (a Amount) MarshalText() ([]byte, error) {
+	if !a.Valid() {
+		return nil, ronghe.Errorf(ronghe.EINVALID, "amount outside decimal(18,2)")
+	}
+	return a.AppendTo(nil), nil
+}
+
+// UnmarshalText parses the amount strictly, as ParseAmount does.
+func (a *Amount) UnmarshalText(b []byte) error {
+	v, err := ParseAmount(string(b))
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
+
+// Decimal returns the amount as an exact shopspring decimal, for arithmetic
+// beyond sums (averages, shares) that must stay exact until rounded.
+func (a Amount) Decimal() decimal.Decimal { return decimal.New(int64(a), -2) }
+
+// AmountFromDecimal converts an exact decimal to an Amount. It refuses, with
+// EINVALID, a value with more than two fraction digits (round it first, with
+// the rounding rule the caller is accountable for) or outside decimal(18,2).
+func AmountFromDecimal(d decimal.Decimal) (Amount, error) {
+	c := d.Shift(2)
+	if !c.IsInteger() {
+		return 0, ronghe.Errorf(ronghe.EINVALID, "%s has more than 2 fraction digits", d)
+	}
+	if c.GreaterThan(decimal.NewFromInt(int64(MaxAmount))) || c.LessThan(decimal.NewFromInt(int64(MinAmount))) {
+		return 0, ronghe.Errorf(ronghe.EINVALID, "%s is outside decimal(18,2)", d)
+	}
+	return Amount(c.IntPart()), nil
 }

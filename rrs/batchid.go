@@ -93,3 +93,21 @@ func (b BatchID) String() string {
 // IsCorrection reports whether b is a correction batch (seq > 1) that
 // replaces the earlier batch of the same institution and date.
 func (b BatchID) IsCorrection() bool { return b.Seq > 1 }
+
+// MarshalText encodes the batch ID as its name.
+func (b BatchID) MarshalText() ([]byte, error) {
+	if err := b.Valid(); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}
+
+// UnmarshalText parses a batch name, as ParseBatchID does.
+func (b *BatchID) UnmarshalText(text []byte) error {
+	v, err := ParseBatchID(string(text))
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}

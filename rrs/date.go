@@ -266,3 +266,21 @@ func (d Date) EpochDays() int { return d.dayNumber() }
 
 // DateFromEpochDays returns the date n days after 1970-01-01.
 func DateFromEpochDays(n int) Date { return Date{1970, time.January, 1}.AddDays(n) }
+
+// MarshalText encodes d as "YYYY-MM-DD".
+func (d Date) MarshalText() ([]byte, error) {
+	if !d.Valid() {
+		return nil, ronghe.Errorf(ronghe.EINVALID, "invalid date %d-%d-%d", d.Y, int(d.M), d.D)
+	}
+	return d.AppendTo(nil), nil
+}
+
+// UnmarshalText parses "YYYY-MM-DD" strictly, as ParseDate does.
+func (d *Date) UnmarshalText(b []byte) error {
+	v, err := ParseDate(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}

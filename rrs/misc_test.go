@@ -1,10 +1,12 @@
 package rrs
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"golang.org/x/text/language"
 
 	"github.com/ronghe/ronghe"
@@ -442,5 +444,51 @@ func TestRowKey(t *testing.T) {
 	}
 	if k := V1_0.Record(CTL).RowKey([]string{"TXN", "1", "", "", ""}, 2); k != "TXN" {
 		t.Errorf("CTL key %q", k)
+	}
+}
+
+func TestTextMarshalling(t *testing.T) {
+	type doc struct {
+		Amount Amount  `json:"amount"`
+		Date   Date    `json:"date"`
+		Batch  BatchID `json:"batch"`
+	}
+	in := doc{Amount: -5, Date: Date{2024, 1, 31}, Batch: BatchID{"C1234567890123", Date{2024, 1, 31}, 2}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"amount":"-0.05","date":"2024-01-31","batch":"C1234567890123_20240131_2"}` {
+		t.Errorf("JSON %s", b)
+	}
+	var out doc
+	if err := json.Unmarshal(b, &out); err != nil || out != in {
+		t.Errorf("round trip %+v, %v", out, err)
+	}
+	for _, bad := range []string{`{"amount":"1.001"}`, `{"amount":1.5}`, `{"date":"2024-02-30"}`, `{"batch":"x"}`} {
+		if err := json.Unmarshal([]byte(bad), &out); err == nil {
+			t.Errorf("Unmarshal(%s) accepted", bad)
+		}
+	}
+	if _, err := json.Marshal(doc{Amount: MaxAmount + 1, Date: Date{2024, 1, 1}, Batch: in.Batch}); err == nil {
+		t.Error("out-of-range amount marshalled")
+	}
+}
+
+func TestAmountDecimal(t *testing.T) {
+	a := Amount(-123456)
+	if a.Decimal().String() != "-1234.56" {
+		t.Errorf("Decimal %s", a.Decimal())
+	}
+	for s, want := range map[string]Amount{"1234.5": 123450, "-0.01": -1, "0": 0, "9999999999999999.99": MaxAmount} {
+		got, err := AmountFromDecimal(decimal.RequireFromString(s))
+		if err != nil || got != want {
+			t.Errorf("AmountFromDecimal(%s) = %v, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"0.001", "10000000000000000", "-10000000000000000.00"} {
+		if _, err := AmountFromDecimal(decimal.RequireFromString(s)); ronghe.ErrorCode(err) != ronghe.EINVALID {
+			t.Errorf("AmountFromDecimal(%s) = %v", s, err)
+		}
 	}
 }
