@@ -45,13 +45,13 @@ const (
 
 // Account roles, for labels and for the simulation's choices.
 const (
-	roleOperating  = iota // basic or general operating account
-	roleFX                // foreign-currency account
-	roleWages             // migrant-worker wage special account (农民工工资专用账户)
-	roleEscrow            // pre-sale funds escrow (预售资金监管账户)
-	roleProject           // temporary project account
-	roleTimeDeposit       // time deposit
-	rolePoolMaster        // cash-pool master (virtual)
+	roleOperating   = iota // basic or general operating account
+	roleFX                 // foreign-currency account
+	roleWages              // migrant-worker wage special account (农民工工资专用账户)
+	roleEscrow             // pre-sale funds escrow (预售资金监管账户)
+	roleProject            // temporary project account
+	roleTimeDeposit        // time deposit
+	rolePoolMaster         // cash-pool master (virtual)
 )
 
 // acctModel is one account. Day indexes count from Config.Start (day 0).
@@ -196,4 +196,6 @@ type region struct {
 	extByKnd map[extKind][]int32
 	taxOf    map[string]int32 // division → tax bureau party
 	cityExt  map[string][5]int32
+	hasFX    bool // variety guarantees while building
+	hasTemp  bool
 }

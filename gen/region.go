@@ -357,6 +357,7 @@ func (g *region) buildEnterprises(r *rng) error {
 	names := map[string]bool{}
 	g.ents = make([]entModel, n)
 	start := g.cfg.Start
+	normalSeen := 0
 	for i := 0; i < n; i++ {
 		er := deriveRNG(g.cfg.Seed, tagEnterprise, uint64(i))
 		e := &g.ents[i]
@@ -373,6 +374,13 @@ func (g *region) buildEnterprises(r *rng) error {
 		default:
 			e.ind = er.pick(indW)
 			e.size = er.pick(sizeW)
+			if n >= 30 && normalSeen < len(industries) {
+				// Regions of 30 or more enterprises have every industry, so
+				// that every kind of account and flow appears in them.
+				e.ind = normalSeen
+				e.size = max(e.size, 1)
+			}
+			normalSeen++
 			ind := &industries[e.ind]
 			switch {
 			case ind.Seasonal != seasonNone && er.chance(400):
@@ -559,7 +567,8 @@ func (g *region) buildAccounts(r *rng, ei int32) error {
 			role: roleOperating, openDay: open, initBal: init})
 	}
 	// Foreign-currency accounts of exporters.
-	if e.size >= 1 && e.startDay == 0 && r.chance(ind.ExporterPermille) {
+	if e.size >= 1 && e.startDay == 0 && (r.chance(ind.ExporterPermille) || !g.hasFX && ind.Code == indManufacture) {
+		g.hasFX = true
 		ccys := []string{"USD"}
 		if r.chance(300) {
 			ccys = append(ccys, []string{"EUR", "HKD"}[r.intn(2)])
@@ -574,13 +583,21 @@ func (g *region) buildAccounts(r *rng, ei int32) error {
 	case indConstruction:
 		e.wages = g.newAccount(acctModel{inst: e.home, owner: ei, typ: '3', subject: "D03", currency: "CNY",
 			role: roleWages, openDay: max(openBefore(30), basicOpen), initBal: 0})
-		if r.chance(500) {
+		if r.chance(500) || !g.hasTemp {
 			// A temporary account for a project away from home.
 			open := int32(r.between(-60, int64(days)-2))
+			if !g.hasTemp && days >= 6 && e.startDay == 0 {
+				// The region's first one opens and closes inside the period.
+				open = 1 + int32(r.intn(int(days/3)))
+				g.hasTemp = true
+			}
 			if e.startDay > 0 && open < e.startDay {
 				open = e.startDay
 			}
 			closeDay := open + int32(r.between(15, 90))
+			if open > 0 && open < days/3+1 && closeDay >= days {
+				closeDay = open + 1 + int32(r.intn(int(days-open-1)))
+			}
 			if closeDay <= 0 {
 				open, closeDay = 1, int32(r.between(2, int64(max(3, days))))
 			}
@@ -750,32 +767,59 @@ func (g *region) buildLifecycle(r *rng) {
 	if days < 4 {
 		return
 	}
+	candidates := func(e *entModel) []int32 {
+		var c []int32
+		for _, a := range e.cny {
+			am := &g.accts[a]
+			if am.parent < 0 && am.typ == '2' && am.openDay < 0 && am.closeDay == noDay && am.freezeFrom == noDay {
+				c = append(c, a)
+			}
+		}
+		return c
+	}
+	closeOne := func(c []int32) {
+		a := c[r.intn(len(c))]
+		g.accts[a].closeDay = 1 + int32(r.intn(int(days-1)))
+	}
+	freezeOne := func(e *entModel, c []int32) bool {
+		a := e.basic
+		if len(c) > 0 && r.chance(500) {
+			a = c[r.intn(len(c))]
+		}
+		am := &g.accts[a]
+		if am.closeDay != noDay || am.parent >= 0 {
+			return false
+		}
+		am.freezeFrom = 1 + int32(r.intn(int(days-1)))
+		am.freezeTo = am.freezeFrom + int32(r.between(7, 60))
+		return true
+	}
+	closed, frozen := false, false
 	for i := range g.ents {
 		e := &g.ents[i]
 		if e.profile != ProfileDeclining {
 			continue
 		}
-		var candidates []int32
-		for _, a := range e.cny {
-			am := &g.accts[a]
-			if am.parent < 0 && am.typ == '2' && am.openDay < 0 && am.closeDay == noDay {
-				candidates = append(candidates, a)
-			}
-		}
-		if len(candidates) > 0 && r.chance(350) {
-			a := candidates[r.intn(len(candidates))]
-			g.accts[a].closeDay = 1 + int32(r.intn(int(days-1)))
+		if c := candidates(e); len(c) > 0 && r.chance(350) {
+			closeOne(c)
+			closed = true
 		}
 		if r.chance(250) {
-			a := e.basic
-			if len(candidates) > 0 && r.chance(500) {
-				a = candidates[r.intn(len(candidates))]
-			}
-			am := &g.accts[a]
-			if am.closeDay == noDay && am.parent < 0 {
-				am.freezeFrom = 1 + int32(r.intn(int(days-1)))
-				am.freezeTo = am.freezeFrom + int32(r.between(7, 60))
-			}
+			frozen = freezeOne(e, candidates(e)) || frozen
+		}
+	}
+	// Regions of 30 or more enterprises always show both.
+	for i := 0; i < len(g.ents) && len(g.ents) >= 30 && (!closed || !frozen); i++ {
+		e := &g.ents[i]
+		if e.profile == ProfileShell || e.profile == ProfileMule || e.startDay > 0 {
+			continue
+		}
+		c := candidates(e)
+		if !closed && len(c) > 0 {
+			closeOne(c)
+			closed = true
+		} else if !frozen {
+			frozen = freezeOne(e, c)
 		}
 	}
 }

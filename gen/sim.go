@@ -425,8 +425,10 @@ func dayFactor(d rrs.Date, cash bool) int64 {
 }
 
 // operating returns whether the account can pay (status A) and receive.
-func (s *sim) canPay(a int32) bool     { return a >= 0 && s.st[a].status == 'A' }
-func (s *sim) canReceive(a int32) bool { return a >= 0 && (s.st[a].status == 'A' || s.st[a].status == 'F') }
+func (s *sim) canPay(a int32) bool { return a >= 0 && s.st[a].status == 'A' }
+func (s *sim) canReceive(a int32) bool {
+	return a >= 0 && (s.st[a].status == 'A' || s.st[a].status == 'F')
+}
 
 // payAcct picks the account an enterprise pays from: usually its basic
 // account, otherwise its richest operating account that can pay.
