@@ -43,4 +43,35 @@
 // Reader streams one file with flat memory and reports every problem with file
 // name and line; OpenBatch opens a directory or a zip safely (no path
 // traversal, no nested directories, zip-bomb limits).
+//
+// # Decisions where RRS-1 is silent
+//
+//   - "string(n)" means exactly n characters, "string(m..n)" between m and n.
+//     Lengths count Unicode characters. Only the empty string is a null;
+//     surrounding spaces are part of a value.
+//   - Field-level precedence (§3.1) is implemented by Field.Check (L01, L02)
+//     and Field.CheckContent (L03–L07): an enum's only format is its code
+//     list, so any non-empty enum value that is not listed is L06, never L02;
+//     a currency or country of the right shape (three or two letters) that is
+//     not in the list is L05; a USCC or resident ID of the wrong length is
+//     L02, one of the right length with a bad character or check is L03/L04.
+//     Free text may hold tab, CR and LF (quoted) but no other control
+//     character (L02). Integers are an optional '-' and at most 18 digits.
+//   - Issues never quote the offending value: values may be personal
+//     information or security-level-3 data.
+//   - ISO 4217: the active list as at November 2026 without XTS and XXX;
+//     currencies withdrawn after a replacement (HRK, CUC, SLL, ZWL, ANG, BGN,
+//     VEF) are not active. ISO 3166-1: the 249 assigned alpha-2 codes; XK is
+//     user-assigned and refused.
+//   - Resident ID birth dates must be real dates in or after 1800.
+//   - Batch names: inst_code is 14 ASCII letters or digits; seq is 1..9999
+//     without leading zeros.
+//   - CSV: empty lines are skipped; a quote inside an unquoted field, text
+//     after a closing quote and a bare CR outside quotes are errors; "\r\n"
+//     inside a quoted field reads as "\n". A record may not exceed
+//     MaxRecordBytes. In GB18030 files U+FFFD is refused because the decoder
+//     produces it for undecodable bytes; the euro sign byte 0x80 is accepted
+//     as the WHATWG GB18030 decoder does.
+//   - A zip batch holds its files at the top level or in one folder named
+//     after the batch; other non-CSV entries are listed by Batch.Unknown.
 package rrs

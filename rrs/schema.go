@@ -26,8 +26,8 @@ func SchemaID(version string, t Type) string {
 // patterns, lengths minLength/maxLength (in characters, as in RRS-1), code
 // lists and ISO code lists enums. Check characters (USCC, resident ID) and
 // rules between fields cannot be expressed and are named in annotations.
-// Platform annotations: x-kind, x-level (JR/T 0197), x-pi (JR/T 0171),
-// x-nullable, x-check, x-codes on fields; x-standard, x-version, x-key,
+// Platform annotations: x-kind, x-type (the RRS-1 type text), x-level
+// (JR/T 0197), x-pi (JR/T 0171), x-nullable, x-check, x-codes on fields; x-standard, x-version, x-key,
 // x-month-end-only and x-optional on the record type.
 func (rt *RecordType) JSONSchema(version string) ([]byte, error) {
 	if version == "" {
