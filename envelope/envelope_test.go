@@ -615,23 +615,30 @@ func TestReaderContextCancelled(t *testing.T) {
 // pipeline without Close; once collected, its goroutines must exit.
 func TestAbandonedWriterReleasesGoroutines(t *testing.T) {
 	kek := newKEK(t, "k")
-	before := runtime.NumGoroutine()
+	var p *pipeline // the pipeline holds no reference to its Writer
 	func() {
-		w, err := NewWriter(t.Context(), io.Discard, kek, ronghe.SuiteINTL, WithConcurrency(4), WithChunkSize(MinChunkSize))
+		w, err := newWriter(t.Context(), io.Discard, kek, ronghe.SuiteINTL, WithConcurrency(4), WithChunkSize(MinChunkSize))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := w.Write(make([]byte, 10*MinChunkSize)); err != nil {
 			t.Fatal(err)
 		}
-		if n := runtime.NumGoroutine(); n < before+5 {
-			t.Fatalf("pipeline not running: %d goroutines, %d before", n, before)
+		if p = w.pipe; p == nil {
+			t.Fatal("pipeline not running")
 		}
 	}()
-	// Poll with GC rather than sleep on a clock: cleanups run after a cycle.
-	for i := 0; runtime.NumGoroutine() > before; i++ {
-		if i == 1000 {
-			t.Fatalf("%d goroutines still running, %d before", runtime.NumGoroutine(), before)
+	// Collect garbage until the cleanup has stopped the pipeline; counting
+	// cycles, not time.
+	for i := 0; ; i++ {
+		select {
+		case <-p.finished:
+			p.workers.Wait()
+			return
+		default:
+		}
+		if i == 10_000 {
+			t.Fatal("pipeline goroutines still running after the Writer was collected")
 		}
 		runtime.GC()
 		runtime.Gosched()
