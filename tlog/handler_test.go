@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -221,4 +222,35 @@ func TestNewHandlerRejectsMissingDir(t *testing.T) {
 	if _, err := NewHandler(f); err == nil {
 		t.Fatal("NewHandler accepted a file")
 	}
+}
+
+func FuzzResourcePath(f *testing.F) {
+	for _, s := range []string{"/checkpoint", "/tile/0/000", "/tile/1/x001/x234/067.p/8", "/tile/entries/000.p/3",
+		"/tile/../checkpoint", "/tile/0/000.p/256", "/.state/treeState", "/tile//0/000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		name, ctype, immutable, ok := resourcePath(p)
+		if !ok {
+			return
+		}
+		// Whatever is accepted is a clean, relative path inside the log that
+		// names a public tlog-tiles resource.
+		if name != path.Clean(name) || strings.HasPrefix(name, "/") || strings.Contains(name, "..") ||
+			strings.Contains(name, ".state") || strings.ContainsAny(name, "\\\x00") {
+			t.Fatalf("resourcePath(%q) accepted unsafe name %q", p, name)
+		}
+		switch {
+		case name == "checkpoint":
+			if immutable || ctype != checkpointContentType {
+				t.Fatalf("checkpoint served as %q immutable=%v", ctype, immutable)
+			}
+		case strings.HasPrefix(name, "tile/"):
+			if !immutable || ctype != tileContentType {
+				t.Fatalf("tile served as %q immutable=%v", ctype, immutable)
+			}
+		default:
+			t.Fatalf("resourcePath(%q) accepted %q", p, name)
+		}
+	})
 }
