@@ -13,16 +13,25 @@ import (
 // version so that old leaves keep their meaning for ever.
 const LeafVersion = "ronghe-event/v1"
 
-// Event kinds recorded in the transparency log.
+// Event kinds recorded in the transparency log. The set is closed for leaf
+// version v1: a new kind needs a new LeafVersion so old verifiers fail loudly.
 const (
-	KindSubmissionAccepted      = "submission.accepted"
-	KindMessageDelivered        = "message.delivered"
-	KindMessageAcknowledged     = "message.acknowledged"
+	// KindSubmissionAccepted: the platform accepted a complete, signed submission.
+	KindSubmissionAccepted = "submission.accepted"
+	// KindMessageDelivered: a message was placed in the recipient's mailbox.
+	KindMessageDelivered = "message.delivered"
+	// KindMessageAcknowledged: the recipient acknowledged a message.
+	KindMessageAcknowledged = "message.acknowledged"
+	// KindAuthorizationRegistered: an enterprise authorized a flow report.
 	KindAuthorizationRegistered = "authorization.registered"
-	KindAuthorizationRevoked    = "authorization.revoked"
-	KindQueryRecorded           = "query.recorded"
-	KindKeyRegistered           = "key.registered"
-	KindKeyRevoked              = "key.revoked"
+	// KindAuthorizationRevoked: an enterprise revoked an authorization.
+	KindAuthorizationRevoked = "authorization.revoked"
+	// KindQueryRecorded: an authorized query was made.
+	KindQueryRecorded = "query.recorded"
+	// KindKeyRegistered: a participant's signing key was registered.
+	KindKeyRegistered = "key.registered"
+	// KindKeyRevoked: a participant's signing key was revoked.
+	KindKeyRevoked = "key.revoked"
 )
 
 // kinds is the closed set of event kinds a v1 leaf may carry.

@@ -31,11 +31,16 @@ import (
 // DefaultCheckpointInterval (the minimum its POSIX driver allows); and
 // AwaitCheckpoint looks for a covering checkpoint every DefaultAwaitPollPeriod.
 const (
-	DefaultBatchMaxAge        = 5 * time.Millisecond
-	DefaultBatchMaxSize       = 1024
+	// DefaultBatchMaxAge bounds how long a leaf waits before its batch is sequenced.
+	DefaultBatchMaxAge = 5 * time.Millisecond
+	// DefaultBatchMaxSize sequences a batch early once it holds this many leaves.
+	DefaultBatchMaxSize = 1024
+	// DefaultCheckpointInterval is the minimum time between published checkpoints.
 	DefaultCheckpointInterval = 100 * time.Millisecond
-	DefaultAwaitPollPeriod    = 2 * time.Millisecond
-	DefaultShutdownTimeout    = 30 * time.Second
+	// DefaultAwaitPollPeriod is how often AwaitCheckpoint looks for a covering checkpoint.
+	DefaultAwaitPollPeriod = 2 * time.Millisecond
+	// DefaultShutdownTimeout bounds how long Close waits for its final checkpoint.
+	DefaultShutdownTimeout = 30 * time.Second
 )
 
 // minCheckpointInterval is the lower bound Tessera's POSIX driver enforces.
