@@ -347,6 +347,7 @@ type limitedReadCloser struct {
 	name string
 }
 
+// Read reads from the entry and fails once the limit is passed.
 func (l *limitedReadCloser) Read(p []byte) (int, error) {
 	if l.left < 0 {
 		return 0, ronghe.Errorf(ronghe.ETOOLARGE, "zip entry %s is larger than declared or allowed", l.name)
@@ -362,6 +363,7 @@ func (l *limitedReadCloser) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close closes the entry.
 func (l *limitedReadCloser) Close() error { return l.rc.Close() }
 
 func notFound(err error, msg string) error {
