@@ -172,8 +172,9 @@ type ExchangeStore interface {
 	CreateSubmission(ctx context.Context, s *Submission) (*Submission, bool, error)
 	FindSubmission(ctx context.Context, tenant, messageID string) (*Submission, error)
 	ListSubmissions(ctx context.Context, tenant string, limit int) ([]*Submission, error)
-	// SetUploadID records the upload carrying a file; it fails with ECONFLICT
-	// when another upload already carries it.
+	// SetUploadID records the upload carrying a file, replacing an earlier
+	// unfinished one; ECONFLICT when the file has already arrived or the
+	// upload carries another file.
 	SetUploadID(ctx context.Context, tenant, messageID, file, uploadID string) error
 	// CompleteFile marks a file done with its blob key.
 	CompleteFile(ctx context.Context, tenant, messageID, file, blobKey string) error

@@ -219,28 +219,47 @@ func (c *Client) upload(ctx context.Context, messageID string, f *SourceFile, up
 			loc = c.base + loc
 		}
 	}
-	for attempt := 0; ; attempt++ {
-		offset, err := c.uploadOffset(ctx, loc)
-		if err != nil {
-			return err
-		}
-		if offset == f.Size {
-			if progress != nil {
-				progress(0)
+	offset := int64(-1) // unknown: ask the server
+	if uploadID == "" {
+		offset = 0
+	}
+	for attempt := 0; ; {
+		if offset < 0 {
+			o, err := c.uploadOffset(ctx, loc)
+			if ronghe.ErrorCode(err) == ronghe.ENOTFOUND && uploadID != "" {
+				// The platform checks and stores a finished upload and then
+				// removes it; the submission's state says the rest.
+				return nil
+			} else if err != nil {
+				if ronghe.ErrorCode(err) != ronghe.EUNAVAILABLE || attempt >= 8 || ctx.Err() != nil {
+					return err
+				}
+				attempt++
+				time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+				continue
 			}
+			offset = o
+			if progress != nil && offset > 0 {
+				progress(offset)
+			}
+		}
+		if offset == f.Size && uploadID != "" {
 			return nil
 		}
-		if progress != nil && offset > 0 {
-			progress(offset)
-		}
-		err = c.patch(ctx, loc, f, offset, progress)
+		next, err := c.patch(ctx, loc, f, offset, progress)
 		if err == nil {
-			continue // the server may have kept less than was sent; ask again
+			if next == f.Size {
+				return nil
+			}
+			offset = next // the server keeps whole chunks; send the rest
+			continue
 		}
-		if ronghe.ErrorCode(err) != ronghe.EUNAVAILABLE || attempt >= 5 || ctx.Err() != nil {
+		if ronghe.ErrorCode(err) != ronghe.EUNAVAILABLE || attempt >= 8 || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
+		attempt++
+		offset = -1
+		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
 	}
 }
 
@@ -261,16 +280,18 @@ func (c *Client) uploadOffset(ctx context.Context, loc string) (int64, error) {
 	return strconv.ParseInt(resp.Header.Get("Upload-Offset"), 10, 64)
 }
 
-func (c *Client) patch(ctx context.Context, loc string, f *SourceFile, offset int64, progress func(int64)) error {
+// patch sends the file from offset and returns the offset the server
+// reports afterwards (it may keep less than was sent).
+func (c *Client) patch(ctx context.Context, loc string, f *SourceFile, offset int64, progress func(int64)) (int64, error) {
 	rc, err := f.OpenAt(offset)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer rc.Close()
 	body := progressReader{ctx: ctx, r: io.LimitReader(rc, f.Size-offset), progress: progress}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc, io.NopCloser(body))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.ContentLength = f.Size - offset
 	req.Header.Set("Tus-Resumable", "1.0.0")
@@ -278,13 +299,17 @@ func (c *Client) patch(ctx context.Context, loc string, f *SourceFile, offset in
 	req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return ronghe.WrapError(ronghe.EUNAVAILABLE, err, "upload interrupted: "+err.Error())
+		return 0, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "upload interrupted: "+err.Error())
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
-		return asError(resp)
+		return 0, asError(resp)
 	}
-	return nil
+	next, err := strconv.ParseInt(resp.Header.Get("Upload-Offset"), 10, 64)
+	if err != nil || next < offset || next > f.Size {
+		return 0, ronghe.Errorf(ronghe.EINTERNAL, "server reported offset %q after PATCH at %d", resp.Header.Get("Upload-Offset"), offset)
+	}
+	return next, nil
 }
 
 // SubmitOptions tune Submit.
@@ -453,4 +478,12 @@ func sameFiles(stored []ronghe.SubmissionFile, files []ronghe.ManifestFile) bool
 		}
 	}
 	return true
+}
+
+// Evidence returns the evidence bundle of an accepted submission, to keep for
+// the retention period and check offline with Verifier.Bundle.
+func (c *Client) Evidence(ctx context.Context, messageID string) (*evidence.Bundle, error) {
+	var b evidence.Bundle
+	_, err := c.do(ctx, http.MethodGet, "/v1/submissions/"+messageID+"/evidence", nil, &b)
+	return &b, err
 }

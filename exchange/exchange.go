@@ -45,16 +45,18 @@ type Upload struct {
 	Digest []byte
 }
 
-// Uploads is the resumable upload store.
+// Uploads is the resumable upload store and the blob store behind it.
 type Uploads interface {
 	// Finished returns the finished upload with the given ID; ENOTFOUND if it
-	// does not exist or belongs to another tenant, EINVALID if incomplete.
+	// does not exist or belongs to another tenant, ECONFLICT if incomplete.
 	Finished(ctx context.Context, tenant, id string) (*Upload, error)
 	// Promote moves the finished upload's encrypted bytes to the blob store
-	// under key.
-	Promote(ctx context.Context, id, key string) error
+	// under key; it is idempotent.
+	Promote(ctx context.Context, tenant, id, key string) error
 	// Discard removes an upload whose content did not check out.
-	Discard(ctx context.Context, id string) error
+	Discard(ctx context.Context, tenant, id string) error
+	// Stored reports whether a blob exists under key.
+	Stored(ctx context.Context, key string) (bool, error)
 }
 
 // Config is the exchange's wiring.
@@ -236,29 +238,76 @@ func (s *Service) FileUploaded(ctx context.Context, tenant, uploadID string) (*r
 	if err != nil {
 		return nil, err
 	}
-	f := findFile(sub, up.File)
-	if f == nil {
-		return nil, ronghe.Errorf(ronghe.ENOTFOUND, "file %s is not in message %s", up.File, up.MessageID)
-	}
-	if f.Done {
-		return sub, nil
-	}
-	if f.UploadID != "" && f.UploadID != uploadID {
-		return nil, ronghe.Errorf(ronghe.ECONFLICT, "file %s of %s is carried by another upload", up.File, up.MessageID)
-	}
-	if up.Size != f.Size || hex.EncodeToString(up.Digest) != f.Digest {
-		_ = s.cfg.Uploads.Discard(ctx, uploadID)
-		return nil, ronghe.Errorf(ronghe.EINTEGRITY, "file %s arrived with %d bytes and digest %x; the signed manifest says %d bytes and %s — the upload was discarded, send the file again",
-			up.File, up.Size, up.Digest, f.Size, f.Digest)
-	}
-	key := BlobKey(tenant, up.MessageID, up.File)
-	if err := s.cfg.Uploads.Promote(ctx, uploadID, key); err != nil {
-		return nil, err
-	}
-	if err := s.cfg.Store.CompleteFile(ctx, tenant, up.MessageID, up.File, key); err != nil {
+	if err := s.takeUpload(ctx, sub, up, uploadID); err != nil {
 		return nil, err
 	}
 	return s.Finalize(ctx, tenant, up.MessageID)
+}
+
+// takeUpload checks a finished upload against its file in the manifest and,
+// if it matches, promotes it and marks the file done.
+func (s *Service) takeUpload(ctx context.Context, sub *ronghe.Submission, up *Upload, uploadID string) error {
+	f := findFile(sub, up.File)
+	if f == nil || up.MessageID != sub.MessageID {
+		return ronghe.Errorf(ronghe.ENOTFOUND, "file %s is not in message %s", up.File, up.MessageID)
+	}
+	if f.Done {
+		return nil
+	}
+	if f.UploadID != "" && f.UploadID != uploadID {
+		return ronghe.Errorf(ronghe.ECONFLICT, "file %s of %s is carried by another upload", up.File, up.MessageID)
+	}
+	if up.Size != f.Size || hex.EncodeToString(up.Digest) != f.Digest {
+		_ = s.cfg.Uploads.Discard(ctx, sub.Tenant, uploadID)
+		return ronghe.Errorf(ronghe.EINTEGRITY, "file %s arrived with %d bytes and digest %x; the signed manifest says %d bytes and %s — the upload was discarded, send the file again",
+			up.File, up.Size, up.Digest, f.Size, f.Digest)
+	}
+	key := BlobKey(sub.Tenant, sub.MessageID, up.File)
+	if err := s.cfg.Uploads.Promote(ctx, sub.Tenant, uploadID, key); err != nil {
+		return err
+	}
+	return s.cfg.Store.CompleteFile(ctx, sub.Tenant, sub.MessageID, up.File, key)
+}
+
+// recoverFiles finishes files whose upload completed but whose check was cut
+// short (the server stopped between the last byte and the bookkeeping): an
+// upload still in the store is checked now; a blob already promoted from a
+// checked upload is recorded.
+func (s *Service) recoverFiles(ctx context.Context, sub *ronghe.Submission) error {
+	for _, f := range sub.Files {
+		if f.Done || f.UploadID == "" {
+			continue
+		}
+		up, err := s.cfg.Uploads.Finished(ctx, sub.Tenant, f.UploadID)
+		switch ronghe.ErrorCode(err) {
+		case "":
+			if err := s.takeUpload(ctx, sub, up, f.UploadID); err != nil {
+				return err
+			}
+		case ronghe.ENOTFOUND:
+			// Promotion removes the upload only after the checked blob is in
+			// place, so a stored blob here is that checked file.
+			key := BlobKey(sub.Tenant, sub.MessageID, f.Name)
+			if ok, err := s.cfg.Uploads.Stored(ctx, key); err != nil {
+				return err
+			} else if ok {
+				if err := s.cfg.Store.CompleteFile(ctx, sub.Tenant, sub.MessageID, f.Name, key); err != nil {
+					return err
+				}
+			}
+		case ronghe.ECONFLICT:
+			// Still uploading.
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// UploadStarted records which upload carries a file of a submission, so that
+// a sender that lost track of it (a crash on either side) can resume it.
+func (s *Service) UploadStarted(ctx context.Context, tenant, messageID, file, uploadID string) error {
+	return s.cfg.Store.SetUploadID(ctx, tenant, messageID, file, uploadID)
 }
 
 // BlobKey is where the encrypted copy of a submitted file is stored.
@@ -282,6 +331,12 @@ func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*rong
 	}
 	if sub.Status == ronghe.SubmissionAccepted {
 		return sub, nil
+	}
+	if err := s.recoverFiles(ctx, sub); err != nil {
+		return nil, err
+	}
+	if sub, err = s.cfg.Store.FindSubmission(ctx, tenant, messageID); err != nil {
+		return nil, err
 	}
 	for _, f := range sub.Files {
 		if !f.Done {

@@ -157,6 +157,23 @@ func (f *fakeExchange) Finalize(ctx context.Context, tenant, id string) (*ronghe
 	return clone(s), nil
 }
 
+func (f *fakeExchange) UploadStarted(_ context.Context, tenant, messageID, file, uploadID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "UploadStarted")
+	s, ok := f.subs[tenant+"/"+messageID]
+	if !ok {
+		return ronghe.Errorf(ronghe.ENOTFOUND, "no submission %s", messageID)
+	}
+	for i := range s.Files {
+		if s.Files[i].Name == file {
+			s.Files[i].UploadID = uploadID
+			return nil
+		}
+	}
+	return ronghe.Errorf(ronghe.ENOTFOUND, "no file %s", file)
+}
+
 func (f *fakeExchange) FileUploaded(ctx context.Context, tenant, uploadID string) (*ronghe.Submission, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, "FileUploaded")

@@ -22,6 +22,7 @@ type Exchange interface {
 	Submission(ctx context.Context, tenant, messageID string) (*ronghe.Submission, error)
 	Finalize(ctx context.Context, tenant, messageID string) (*ronghe.Submission, error)
 	FileUploaded(ctx context.Context, tenant, uploadID string) (*ronghe.Submission, error)
+	UploadStarted(ctx context.Context, tenant, messageID, file, uploadID string) error
 	Mailbox(ctx context.Context, tenant string, f ronghe.MailboxFilter) ([]*ronghe.MailboxMessage, error)
 	MailboxMessage(ctx context.Context, tenant, id string) (*ronghe.MailboxMessage, error)
 	Acknowledge(ctx context.Context, tenant, id string, ack []byte) (*ronghe.MailboxMessage, error)

@@ -3,8 +3,11 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -218,7 +221,18 @@ func (s *Server) admitUpload(ctx context.Context, info handler.FileInfo) (handle
 	if err != nil {
 		return none, err
 	}
+	// The platform names the upload and records it on the submission before
+	// it exists, so a sender that loses track of it (either side crashing)
+	// finds it in the submission's view and resumes it.
+	id, err := newUploadID()
+	if err != nil {
+		return none, err
+	}
+	if err := s.cfg.Exchange.UploadStarted(ctx, tenant, messageID, file, id); err != nil {
+		return none, err
+	}
 	return handler.FileInfoChanges{
+		ID: id,
 		// Replaces the client's metadata entirely.
 		MetaData: handler.MetaData{
 			upload.MetaTenant: tenant, upload.MetaSuite: string(inst.Suite),
@@ -598,4 +612,14 @@ func bridgeAttr(a expslog.Attr) slog.Attr {
 		return slog.Group(a.Key, args...)
 	}
 	return slog.Any(a.Key, v.Any())
+}
+
+// newUploadID returns a random 128-bit upload ID in the upload store's form
+// (32 lower-case hex digits).
+func newUploadID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("httpapi: upload ID: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }

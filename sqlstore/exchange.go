@@ -260,16 +260,18 @@ func fileState(ctx context.Context, c conn, tenant, messageID, file string) (upl
 	return "", "", false, ronghe.Errorf(ronghe.ENOTFOUND, "submission %s has no file %s", messageID, file)
 }
 
-// SetUploadID records the resumable upload carrying a file. Recording the
-// same upload again is a no-op; a different upload already carrying the
-// file, or the upload already carrying another file, gives ECONFLICT.
+// SetUploadID records the resumable upload carrying a file, replacing an
+// earlier upload of it (one abandoned, or discarded because its content did
+// not match), so that a sender that lost track of its upload can find the
+// current one. A file that has already arrived, or an upload already carrying
+// another file, gives ECONFLICT.
 func (db *DB) SetUploadID(ctx context.Context, tenant, messageID, file, uploadID string) error {
 	if !validCode(uploadID) {
 		return ronghe.Errorf(ronghe.EINVALID, "upload ID %q is not valid", uploadID)
 	}
 	return db.inTx(ctx, "set upload ID", func(c conn) error {
 		res, err := c.exec(ctx, `UPDATE submission_files SET upload_id = ?
-			WHERE tenant = ? AND message_id = ? AND name = ? AND upload_id = ''`, uploadID, tenant, messageID, file)
+			WHERE tenant = ? AND message_id = ? AND name = ? AND done = ?`, uploadID, tenant, messageID, file, false)
 		if err != nil {
 			if db.d.isUnique(err) {
 				return ronghe.Errorf(ronghe.ECONFLICT, "upload %s already carries another file", uploadID)
@@ -288,7 +290,7 @@ func (db *DB) SetUploadID(ctx context.Context, tenant, messageID, file, uploadID
 		if current == uploadID {
 			return nil
 		}
-		return ronghe.Errorf(ronghe.ECONFLICT, "file %s of submission %s is already being uploaded by another upload", file, messageID)
+		return ronghe.Errorf(ronghe.ECONFLICT, "file %s of submission %s has already arrived", file, messageID)
 	})
 }
 

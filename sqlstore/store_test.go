@@ -356,7 +356,16 @@ func testSubmissionLifecycle(t *testing.T, db *sqlstore.DB) {
 	if err := db.SetUploadID(ctx, tenant, id, "ACCT.csv", "up-1"); err != nil {
 		t.Fatalf("setting the same upload again: %v", err)
 	}
-	wantCode(t, db.SetUploadID(ctx, tenant, id, "ACCT.csv", "up-2"), ronghe.ECONFLICT)
+	// A new upload replaces an unfinished one.
+	if err := db.SetUploadID(ctx, tenant, id, "ACCT.csv", "up-2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.FindSubmission(ctx, tenant, id); err != nil || got.Files[0].UploadID != "up-2" && got.Files[1].UploadID != "up-2" {
+		t.Fatalf("upload not replaced: %v", err)
+	}
+	if err := db.SetUploadID(ctx, tenant, id, "ACCT.csv", "up-1"); err != nil {
+		t.Fatal(err)
+	}
 	wantCode(t, db.SetUploadID(ctx, tenant, id, "TXN.csv", "up-1"), ronghe.ECONFLICT)
 	wantCode(t, db.SetUploadID(ctx, tenant, id, "GL.csv", "up-3"), ronghe.ENOTFOUND)
 	wantCode(t, db.SetUploadID(ctx, tenant, "nope", "ACCT.csv", "up-3"), ronghe.ENOTFOUND)

@@ -536,11 +536,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 
 func TestValidID(t *testing.T) {
 	for id, ok := range map[string]bool{
-		strings.Repeat("0", 32):           true,
+		strings.Repeat("0", 32):            true,
 		"0123456789abcdef0123456789abcdef": true,
 		"0123456789ABCDEF0123456789ABCDEF": false,
-		strings.Repeat("0", 31):           false,
-		strings.Repeat("0", 33):           false,
+		strings.Repeat("0", 31):            false,
+		strings.Repeat("0", 33):            false,
 		"../../../../etc/passwd/aaaaaaaaa": false,
 		"":                                 false,
 	} {
