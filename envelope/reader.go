@@ -20,9 +20,10 @@ type Reader struct {
 	src     io.Reader
 	header  []byte
 	prefix  [NoncePrefixSize]byte
-	aeads   []cipher.AEAD // one per decrypting goroutine
-	ctLen   int           // ciphertext length of a full chunk
-	perRead int           // chunks read from src per batch
+	aeads   []cipher.AEAD           // one per decrypting goroutine
+	nonces  [][suite.NonceSize]byte // one per decrypting goroutine
+	ctLen   int                     // ciphertext length of a full chunk
+	perRead int                     // chunks read from src per batch
 
 	look    [1]byte // first byte of the next chunk, already read
 	hasLook bool
@@ -104,6 +105,7 @@ func newReader(ctx context.Context, src io.Reader, ring Keyring, opts ...Option)
 		r.perRead = o.workers
 	}
 	r.aeads = make([]cipher.AEAD, o.workers)
+	r.nonces = make([][suite.NonceSize]byte, o.workers)
 	for i := range r.aeads {
 		if r.aeads[i], err = suite.NewAEAD(h.Suite, dek); err != nil {
 			return nil, err
@@ -230,25 +232,27 @@ func (r *Reader) readBatch() *batch {
 	workers := min(len(r.aeads), b.n)
 	if workers <= 1 {
 		for i := range b.n {
-			r.open(r.aeads[0], b, i)
+			r.open(0, b, i)
 		}
 		return b
 	}
 	for w := range workers {
 		b.wg.Go(func() {
 			for i := w; i < b.n; i += workers {
-				r.open(r.aeads[w], b, i)
+				r.open(w, b, i)
 			}
 		})
 	}
 	return b
 }
 
-// open authenticates and decrypts chunk i of b in place.
-func (r *Reader) open(aead cipher.AEAD, b *batch, i int) {
-	var nb [suite.NonceSize]byte
+// open authenticates and decrypts chunk i of b in place with the AEAD and
+// nonce buffer of worker w. At most one batch is being decrypted at a time,
+// so each worker's buffers have one user.
+func (r *Reader) open(w int, b *batch, i int) {
 	ct := b.plains[i]
-	pt, err := aead.Open(ct[:0], nonce(&nb, &r.prefix, uint32(b.seqs[i]), b.lasts[i]), ct, r.header)
+	n := nonce(&r.nonces[w], &r.prefix, uint32(b.seqs[i]), b.lasts[i])
+	pt, err := r.aeads[w].Open(ct[:0], n, ct, r.header)
 	if err != nil {
 		b.plains[i] = nil
 		b.errs[i] = ronghe.WrapError(ronghe.EINTEGRITY, err,
