@@ -76,6 +76,10 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if *verbose {
 		logger = e.logger
 	}
+	routeKlog(logger)
+	prevDefault := slog.Default()
+	slog.SetDefault(logger)
+	defer slog.SetDefault(prevDefault)
 
 	// 1. A synthetic region: three banks and their daily RRS-1 batches.
 	cfg := gen.DefaultConfig()

@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"github.com/ronghe/ronghe"
+	"k8s.io/klog/v2"
 )
 
 // command is one subcommand.
@@ -53,6 +54,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	slog.SetDefault(e.logger)
 	os.Exit(run(ctx, e, os.Args[1:]))
 }
 
@@ -126,4 +128,10 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// routeKlog sends the klog output of libraries (Tessera) to the command's
+// structured logger instead of raw stderr lines.
+func routeKlog(logger *slog.Logger) {
+	klog.SetSlogLogger(logger)
 }

@@ -213,6 +213,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	cfg.hosts = splitComma(*hosts)
 	cfg.logger = e.logger
+	routeKlog(e.logger)
 	p, err := openPlatform(ctx, cfg)
 	if err != nil {
 		return err
