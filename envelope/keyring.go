@@ -48,6 +48,7 @@ func (r *StaticKeyring) Lookup(_ context.Context, id string) (KEK, error) {
 // singleKEK is the Keyring of NewReader: one KEK.
 type singleKEK struct{ kek KEK }
 
+// Lookup implements Keyring, accepting only the one KEK's ID.
 func (s singleKEK) Lookup(_ context.Context, id string) (KEK, error) {
 	if id != s.kek.ID() {
 		return nil, ronghe.Errorf(ronghe.EINTEGRITY, "encrypted blob was sealed under KEK %q, not %q", id, s.kek.ID())

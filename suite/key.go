@@ -321,10 +321,16 @@ func newSM2Signer(priv *sm2.PrivateKey) (*sm2Signer, error) {
 	return &sm2Signer{priv: priv, pub: pub}, nil
 }
 
-func (s *sm2Signer) Suite() ronghe.Suite         { return ronghe.SuiteGM }
-func (s *sm2Signer) PublicKey() *PublicKey       { return s.pub }
+// Suite implements Signer.
+func (s *sm2Signer) Suite() ronghe.Suite { return ronghe.SuiteGM }
+
+// PublicKey implements Signer.
+func (s *sm2Signer) PublicKey() *PublicKey { return s.pub }
+
+// CryptoSigner implements Signer.
 func (s *sm2Signer) CryptoSigner() crypto.Signer { return s.priv }
 
+// Sign implements Signer: SM2 over SM3(Z_A || msg) with the default ID, DER-encoded.
 func (s *sm2Signer) Sign(msg []byte) ([]byte, error) {
 	sig, err := s.priv.Sign(rand.Reader, msg, sm2SignerOpts)
 	if err != nil {
@@ -353,10 +359,16 @@ func newEd25519Signer(priv ed25519.PrivateKey) (*ed25519Signer, error) {
 	return &ed25519Signer{priv: priv, pub: pub}, nil
 }
 
-func (s *ed25519Signer) Suite() ronghe.Suite         { return ronghe.SuiteINTL }
-func (s *ed25519Signer) PublicKey() *PublicKey       { return s.pub }
+// Suite implements Signer.
+func (s *ed25519Signer) Suite() ronghe.Suite { return ronghe.SuiteINTL }
+
+// PublicKey implements Signer.
+func (s *ed25519Signer) PublicKey() *PublicKey { return s.pub }
+
+// CryptoSigner implements Signer.
 func (s *ed25519Signer) CryptoSigner() crypto.Signer { return s.priv }
 
+// Sign implements Signer: pure Ed25519 over msg.
 func (s *ed25519Signer) Sign(msg []byte) ([]byte, error) {
 	return ed25519.Sign(s.priv, msg), nil
 }
