@@ -447,16 +447,18 @@ func (c *modCursor) at(row int32) []mod {
 
 // applyMods changes a formatted row as a defect plan says and returns the
 // change to the file's amount_sum and whether the row is dropped.
-func applyMods(vals []string, ms []mod, sumField int) (sumDelta int64, drop bool) {
+func applyMods(rt *rrs.RecordType, vals []string, ms []mod, sumField int) (sumDelta int64, drop bool) {
 	for _, m := range ms {
 		switch {
 		case m.drop:
 			drop = true
 		case m.delta != 0:
-			if a, err := rrs.ParseAmount(vals[m.field]); err == nil {
+			if rt.Fields[m.field].Kind == rrs.KindInt {
+				if n, err := strconv.ParseInt(vals[m.field], 10, 64); err == nil {
+					vals[m.field] = strconv.FormatInt(n+m.delta, 10)
+				}
+			} else if a, err := rrs.ParseAmount(vals[m.field]); err == nil {
 				vals[m.field] = (a + rrs.Amount(m.delta)).String()
-			} else if n, err := strconv.ParseInt(vals[m.field], 10, 64); err == nil {
-				vals[m.field] = strconv.FormatInt(n+m.delta, 10)
 			}
 			if m.field == sumField {
 				sumDelta += m.delta
@@ -510,7 +512,7 @@ func (w *batchWriter) writeTXN(cw *rrs.Writer, tot *ctlTotals, b int, dd *dayDat
 		v[L.tChannel], v[L.tPurpose], v[L.tRemark] = channelCodes[l.chnl], purposeCodes[l.purpose], remarks[l.remark]
 		if len(ms) > 0 {
 			if m := cur.at(int32(i)); len(m) > 0 {
-				applyMods(v, m, -1)
+				applyMods(L.txn.rt, v, m, -1)
 			}
 		}
 		if err := cw.Write(v); err != nil {
@@ -549,7 +551,7 @@ func (w *batchWriter) writeBAL(cw *rrs.Writer, tot *ctlTotals, b int, dd *dayDat
 		delta := int64(0)
 		if len(ms) > 0 {
 			if m := cur.at(i); len(m) > 0 {
-				d, drop := applyMods(v, m, L.bClose)
+				d, drop := applyMods(L.bal.rt, v, m, L.bClose)
 				if drop {
 					continue
 				}
@@ -593,7 +595,7 @@ func (w *batchWriter) writeACCT(cw *rrs.Writer, tot *ctlTotals, b int, dd *dayDa
 		}
 		if len(ms) > 0 {
 			if m := cur.at(i); len(m) > 0 {
-				if _, drop := applyMods(v, m, -1); drop {
+				if _, drop := applyMods(L.acct.rt, v, m, -1); drop {
 					continue
 				}
 			}
@@ -640,7 +642,7 @@ func (w *batchWriter) writeGL(cw *rrs.Writer, tot *ctlTotals, b int, dd *dayData
 		v[L.gInst], v[L.gDate] = code, dstr
 		v[L.gSubject], v[L.gCcy] = glSubjects[k/len(glCurrencies)], glCurrencies[k%len(glCurrencies)]
 		v[L.gBal] = rrs.Amount(w.glv[k]).String()
-		d, drop := applyMods(v, cur.at(int32(k)), L.gBal)
+		d, drop := applyMods(L.gl.rt, v, cur.at(int32(k)), L.gBal)
 		if drop {
 			continue
 		}
@@ -667,7 +669,7 @@ func (w *batchWriter) writeSTAT(cw *rrs.Writer, tot *ctlTotals, b int, dd *dayDa
 		v[L.sInst], v[L.sPeriod] = code, period
 		v[L.sItem], v[L.sCcy] = glSubjects[k/len(glCurrencies)], glCurrencies[k%len(glCurrencies)]
 		v[L.sValue] = rrs.Amount(w.glv[k]).String()
-		d, drop := applyMods(v, cur.at(int32(k)), L.sValue)
+		d, drop := applyMods(L.stat.rt, v, cur.at(int32(k)), L.sValue)
 		if drop {
 			continue
 		}
@@ -692,7 +694,7 @@ func (w *batchWriter) writeFXP(cw *rrs.Writer, tot *ctlTotals, b int, dd *dayDat
 		v[L.fInst], v[L.fID], v[L.fDate], v[L.fPID], v[L.fPName] = code, f.id, dstr, f.personID, f.personName
 		v[L.fCcy], v[L.fAmt], v[L.fUSD], v[L.fPurpose] = f.currency, rrs.Amount(f.amount).String(), rrs.Amount(f.usd).String(), f.purpose
 		v[L.fBName], v[L.fBAcct], v[L.fBCountry] = f.beneName, f.beneAcct, f.beneC
-		d, drop := applyMods(v, cur.at(int32(i)), L.fUSD)
+		d, drop := applyMods(L.fxp.rt, v, cur.at(int32(i)), L.fUSD)
 		if drop {
 			continue
 		}
@@ -722,7 +724,7 @@ func (w *batchWriter) writeCTL(cw *rrs.Writer, ctl *[len(ctlFilesArr)]ctlTotals,
 		if c.hasDebitCredits {
 			v[L.cDebit], v[L.cCredit] = rrs.Amount(c.debit).String(), rrs.Amount(c.credit).String()
 		}
-		if _, drop := applyMods(v, cur.at(int32(i)), -1); drop {
+		if _, drop := applyMods(L.ctl.rt, v, cur.at(int32(i)), -1); drop {
 			continue
 		}
 		if err := cw.Write(v); err != nil {

@@ -1,0 +1,95 @@
+package gen
+
+import (
+	"fmt"
+	"sort"
+	"testing"
+)
+
+// compareTruth checks that the reference checker finds exactly the findings
+// of truth/defects.jsonl in the generated data.
+func compareTruth(t *testing.T, cfg Config) []Finding {
+	t.Helper()
+	truth := readTruth(t, cfg.OutDir)
+	want := map[fid]Finding{}
+	for _, f := range truth {
+		k := fid{f.Rule, f.Batch, f.Type, f.Key}
+		if _, dup := want[k]; dup {
+			t.Errorf("truth lists %v twice", k)
+		}
+		if f.Cause == "" {
+			t.Errorf("truth %v has no cause", k)
+		}
+		want[k] = f
+	}
+	got := newRefChecker(t).checkAll(readBatches(t, cfg.OutDir, cfg.Encoding))
+	var missing, extra []string
+	for k, f := range want {
+		field, ok := got[k]
+		if !ok {
+			missing = append(missing, fmt.Sprintf("%v (cause %s)", k, f.Cause))
+		} else if f.Field != "" && field != "" && f.Field != field && k.Rule != "S03" {
+			t.Errorf("%v: truth names field %s, checker %s", k, f.Field, field)
+		}
+	}
+	for k, field := range got {
+		if _, ok := want[k]; !ok {
+			extra = append(extra, fmt.Sprintf("%v field %s", k, field))
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	for _, m := range missing {
+		t.Errorf("in truth, not found by checker: %s", m)
+	}
+	for _, e := range extra {
+		t.Errorf("found by checker, not in truth: %s", e)
+	}
+	return truth
+}
+
+func TestDefectsEachRule(t *testing.T) {
+	for _, rule := range SupportedRules() {
+		t.Run(rule, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Days = 25
+			cfg.Start.D = 15 // includes 31 January: STAT for T02
+			cfg.DefectRules = []string{rule}
+			cfg.DefectRate = 0.01
+			switch rule {
+			case "C05", "T01", "T02", "T03", "S01", "S02":
+				cfg.DefectRate = 0.2 // batch-level units are few
+			case "L04", "L05":
+				cfg.DefectRate = 0.1
+			}
+			sum := generate(t, cfg)
+			truth := compareTruth(t, cfg)
+			caused := 0
+			for _, f := range truth {
+				if f.Cause == rule {
+					caused++
+				}
+			}
+			if caused == 0 || sum.Defects == 0 {
+				t.Fatalf("no %s defect injected (summary %+v)", rule, sum)
+			}
+			if sum.Findings != len(truth) {
+				t.Errorf("summary says %d findings, truth has %d", sum.Findings, len(truth))
+			}
+			t.Logf("%s: %d defects, %d findings", rule, sum.Defects, len(truth))
+		})
+	}
+}
+
+func TestDefectsAllRules(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.DefectRate = 0.02
+	cfg.Zip = true
+	sum := generate(t, cfg)
+	truth := compareTruth(t, cfg)
+	rules := map[string]int{}
+	for _, f := range truth {
+		rules[f.Rule]++
+	}
+	t.Logf("%d defects, %d findings: %v (omitted %d)", sum.Defects, len(truth), rules, sum.Omitted)
+}
