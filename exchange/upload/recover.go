@@ -49,11 +49,27 @@ func (s *Store) recover(ctx context.Context, st *state) error {
 	case err != nil:
 		return fmt.Errorf("upload: stat data file: %w", err)
 	case fi.Size() == want:
-		return nil
+		// The common case. The header is checked all the same (it is
+		// small): with a damaged header nothing can be read or appended.
+		return s.checkHeader(st)
 	case st.Complete:
 		return ronghe.Errorf(ronghe.EINTEGRITY, "data file of complete upload %s is %d bytes, want %d", st.Info.ID, fi.Size(), want)
 	}
 	return s.rederive(ctx, st, fi.Size())
+}
+
+// checkHeader verifies that the .bin file starts with the upload's header.
+func (s *Store) checkHeader(st *state) error {
+	f, err := os.Open(s.binPath(st.Info.ID))
+	if err != nil {
+		return fmt.Errorf("upload: open data file: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, len(st.Header))
+	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, st.Header) {
+		return ronghe.Errorf(ronghe.EINTEGRITY, "data file of upload %s does not start with its envelope header", st.Info.ID)
+	}
+	return nil
 }
 
 // rederive adopts the authenticated chunks of a .bin file of length size and
