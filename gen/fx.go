@@ -54,7 +54,7 @@ func (s *sim) genFX(t int32, date rrs.Date, dd *dayData) {
 	}
 	r := deriveRNG(g.cfg.Seed, tagFX, uint64(t))
 	mean := int64(P) * 4000 / 365
-	if !isBusinessDay(date) {
+	if !s.cal.business {
 		mean = mean * 7 / 10
 	}
 	cw := make([]int, len(fxCurrencies))

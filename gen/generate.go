@@ -62,7 +62,7 @@ func Generate(ctx context.Context, cfg Config) (*Summary, error) {
 		b  int
 	}
 	tasks := make(chan task, 2*nInst)
-	free := make(chan *dayData, 3)
+	free := make(chan *dayData, 6)
 	for i := 0; i < cap(free); i++ {
 		free <- newDayData(g)
 	}

@@ -108,13 +108,16 @@ func (r *rng) poisson(meanMilli int64) int {
 	}
 	n := int(meanMilli / 1000)
 	frac := meanMilli % 1000
-	// Spread the integer part over 2n trials of probability 1/2 so that the
-	// count varies, and add one trial for the fractional part.
+	// Spread the integer part over 2n trials of probability 1/2 (random
+	// bits, counted 64 at a time) so that the count varies, and add one
+	// trial for the fractional part.
 	k := 0
-	for i := 0; i < 2*n; i++ {
-		if r.u64()&1 == 1 {
-			k++
+	for bitsLeft := 2 * n; bitsLeft > 0; bitsLeft -= 64 {
+		w := r.u64()
+		if bitsLeft < 64 {
+			w &= 1<<uint(bitsLeft) - 1
 		}
+		k += bits.OnesCount64(w)
 	}
 	if int64(r.intn(1000)) < frac {
 		k++

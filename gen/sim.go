@@ -1,7 +1,6 @@
 package gen
 
 import (
-	"slices"
 	"time"
 
 	"github.com/ronghe/ronghe/rrs"
@@ -173,11 +172,13 @@ type sim struct {
 	st       []acctState
 	es       []entState
 	events   []event
-	keys     []uint64
+	order    []int32
+	buckets  []int32
 	applied  []int64
 	fxUsed   map[int32]int64 // person → USD cents bought this calendar year
 	fxYear   int
 	ringTxns [][]ringTxn
+	cal      dayCal
 }
 
 // ringTxn records one purchase of an FX ring, for the labels.
@@ -235,6 +236,7 @@ func (s *sim) simulateDay(t int32, dd *dayData, shift map[int32]int64) {
 	g := s.g
 	date := g.dates[t]
 	dd.t, dd.date = t, date
+	s.cal = newDayCal(date)
 	// Books roll over at month and quarter starts.
 	if date.D == 1 && t > 0 {
 		for i := range s.es {
@@ -267,12 +269,9 @@ func (s *sim) simulateDay(t int32, dd *dayData, shift map[int32]int64) {
 		s.genEnterprise(int32(i), t, date)
 	}
 	s.genBank(t, date)
-	// Order by time, ties by generation order.
-	s.keys = s.keys[:0]
-	for i := range s.events {
-		s.keys = append(s.keys, uint64(s.events[i].time)<<40|uint64(i))
-	}
-	slices.Sort(s.keys)
+	// Order by time, ties by generation order: a counting sort on the second
+	// of the day (stable, so generation order breaks ties).
+	s.order = countingSortByTime(s.events, s.order, &s.buckets)
 	if cap(s.applied) < len(s.events) {
 		s.applied = make([]int64, len(s.events))
 	}
@@ -280,8 +279,7 @@ func (s *sim) simulateDay(t int32, dd *dayData, shift map[int32]int64) {
 	for b := range dd.legs {
 		dd.legs[b] = dd.legs[b][:0]
 	}
-	for _, k := range s.keys {
-		idx := int32(k & (1<<40 - 1))
+	for _, idx := range s.order {
 		s.apply(idx, dd)
 	}
 	// End of day: BAL figures, masters, accruals.
@@ -403,6 +401,36 @@ func (s *sim) push(ev event) int32 {
 	return int32(len(s.events) - 1)
 }
 
+// dayCal holds the calendar facts of one simulated day, computed once so
+// that the per-enterprise generation does no date arithmetic.
+type dayCal struct {
+	date              rrs.Date
+	business          bool
+	weekday           time.Weekday
+	factor            int64 // dayFactor for corporate flows
+	factorCash        int64 // dayFactor for retail takings
+	season            [seasonHarvest + 1]int64
+	payday, prePayday [32]bool // [k]: today is the payday for agreed day k, or the day before it
+	dueDay            [32]bool // [k]: today is the (holiday-adjusted) deadline day k
+	bonusDay          bool
+}
+
+func newDayCal(date rrs.Date) dayCal {
+	c := dayCal{date: date, business: isBusinessDay(date), weekday: date.Time().Weekday(),
+		factor: dayFactor(date, false), factorCash: dayFactor(date, true)}
+	for s := range c.season {
+		c.season[s] = seasonPermille(season(s), date)
+	}
+	for k := 1; k <= 31; k++ {
+		pay := onOrBeforeBusinessDay(monthDay(date, k))
+		c.payday[k] = pay == date
+		c.prePayday[k] = onOrBeforeBusinessDay(pay.AddDays(-1)) == date
+		c.dueDay[k] = onOrAfterBusinessDay(monthDay(date, k)) == date
+	}
+	c.bonusDay = onOrBeforeBusinessDay(springFestivalOf(date.Y).AddDays(-10)) == date
+	return c
+}
+
 // dayFactor is the volume of a day relative to a working day. Corporate
 // payments fall at weekends and on holidays, retail takings do not. The
 // weekend level is kept at 45 % (real corporate flows drop further) so that a
@@ -522,9 +550,12 @@ func (s *sim) activity(e *entModel, t int32, date rrs.Date) int64 {
 	trend = max(150, trend)
 	act := trend
 	if e.profile == ProfileSeasonal {
-		act = act * seasonPermille(ind.Seasonal, date) / 1000
+		act = act * s.cal.season[ind.Seasonal] / 1000
 	}
-	return act * dayFactor(date, ind.CashTakings) / 1000
+	if ind.CashTakings {
+		return act * s.cal.factorCash / 1000
+	}
+	return act * s.cal.factor / 1000
 }
 
 // genTrade generates sales and purchases.
@@ -545,7 +576,7 @@ func (s *sim) genTrade(r *rng, ei int32, e *entModel, t int32, date rrs.Date) {
 		if to := e.basic; s.canReceive(to) {
 			s.push(event{from: -1, to: to, ext: s.internal(to, intAcquiring), amount: r.jitter(ext * 6 / 10), ref: -1,
 				time: r.timeBetween(2*3600, 6*3600), purpose: pGDS, channel: chPOS, remark: rmPOS})
-			if isBusinessDay(date) && r.chance(600) {
+			if s.cal.business && r.chance(600) {
 				s.push(event{from: -1, to: to, ext: -1, amount: roundTo(r.jitter(ext/10), 10000), ref: -1,
 					time: r.timeBetween(9*3600, 16*3600), purpose: pCSH, channel: chCounter, remark: rmCashIn})
 			}
@@ -625,7 +656,7 @@ func (s *sim) genTrade(r *rng, ei int32, e *entModel, t int32, date rrs.Date) {
 		s.push(ev)
 	}
 	// Excess cash goes into wealth-management products or dividends.
-	if bal > 4*target && isBusinessDay(date) && r.chance(200) {
+	if bal > 4*target && s.cal.business && r.chance(200) {
 		if from := s.payAcct(r, e); from >= 0 {
 			s.push(event{from: from, to: -1, ext: s.extOf(r, extCompany), amount: roundTo((bal-2*target)/3, 1_000_000), ref: -1,
 				time: r.timeBetween(9*3600, 15*3600), purpose: pOTH, channel: ch, flags: evResizable | evRoundYuan, remark: rmInvest})
@@ -633,7 +664,7 @@ func (s *sim) genTrade(r *rng, ei int32, e *entModel, t int32, date rrs.Date) {
 	}
 	// A client of a shell pays it a round "consulting fee", which the shell
 	// passes straight on.
-	if e.paysShell >= 0 && isBusinessDay(date) && r.chance(60) {
+	if e.paysShell >= 0 && s.cal.business && r.chance(60) {
 		shell := &g.ents[e.paysShell]
 		from := s.payAcct(r, e)
 		if from >= 0 && s.canReceive(shell.basic) {
@@ -683,7 +714,7 @@ func (s *sim) genShell(r *rng, ei int32, e *entModel, t int32, date rrs.Date) {
 			}
 		}
 	}
-	if !isBusinessDay(date) || !r.chance(350) || !s.canReceive(e.basic) {
+	if !s.cal.business || !r.chance(350) || !s.canReceive(e.basic) {
 		return
 	}
 	for k := 1 + r.intn(2); k > 0; k-- {
@@ -738,27 +769,27 @@ func (s *sim) genMonthly(r *rng, ei int32, e *entModel, t int32, date rrs.Date) 
 	cityExt := g.cityExt[e.city]
 	basic := e.basic
 	// Payroll: the agreed day, or the working day before it.
-	payday := onOrBeforeBusinessDay(monthDay(date, int(e.payday)))
+	c := &s.cal
 	wagesFrom := basic
 	if e.wages >= 0 {
 		wagesFrom = e.wages
-		if date == onOrBeforeBusinessDay(payday.AddDays(-1)) {
+		if c.prePayday[e.payday] {
 			s.push(event{from: basic, to: e.wages, ext: -1, amount: net, ref: -1, time: r.timeBetween(9*3600, 16*3600),
 				purpose: pTRF, channel: chLink, flags: evResizable, remark: rmWagesFund})
 		}
 	}
-	if date == payday {
+	if c.payday[e.payday] {
 		s.push(event{from: wagesFrom, to: -1, ext: s.internal(wagesFrom, intPayroll), amount: net, ref: -1,
 			time: r.timeBetween(9*3600, 11*3600), purpose: pSAL, channel: chLink, remark: rmPayroll})
 	}
 	// Year-end bonus ten days before Spring Festival.
-	if e.profile != ProfileShell && date == onOrBeforeBusinessDay(springFestivalOf(date.Y).AddDays(-10)) {
+	if e.profile != ProfileShell && c.bonusDay {
 		s.push(event{from: basic, to: -1, ext: s.internal(basic, intPayroll), amount: net * 8 / 10, ref: -1,
 			time: r.timeBetween(14*3600, 16*3600), purpose: pSAL, channel: chLink, remark: rmBonus})
 	}
 	es := &s.es[ei]
 	quarterStart := (date.M-1)%3 == 0
-	if date == onOrAfterBusinessDay(monthDay(date, int(e.vatDay))) {
+	if c.dueDay[e.vatDay] {
 		tm := r.timeBetween(9*3600, 17*3600)
 		pay := func(amt int64, rm uint16) {
 			if amt >= 100 {
@@ -781,11 +812,11 @@ func (s *sim) genMonthly(r *rng, ei int32, e *entModel, t int32, date rrs.Date) 
 			pay(es.prevSalesQ*ind.MarginPermille/1000*rate/1000, rmCIT)
 		}
 	}
-	if date == onOrAfterBusinessDay(monthDay(date, int(e.siDay))) {
+	if c.dueDay[e.siDay] {
 		s.push(event{from: basic, to: -1, ext: tax, amount: gross * 345 / 1000, ref: -1, time: r.timeBetween(9*3600, 17*3600),
 			purpose: pTAX, channel: chOther, remark: rmSocial})
 	}
-	if date == onOrAfterBusinessDay(monthDay(date, int(e.hpfDay))) {
+	if c.dueDay[e.hpfDay] {
 		s.push(event{from: basic, to: -1, ext: cityExt[0], amount: gross * 14 / 100, ref: -1, time: r.timeBetween(9*3600, 17*3600),
 			purpose: pOTH, channel: chOther, remark: rmHousing})
 	}
@@ -839,7 +870,7 @@ func (s *sim) genLoan(r *rng, e *entModel, t int32, date rrs.Date) {
 	interest := func() int64 {
 		return mulDiv(l.outstanding*l.rateBP, int64(t-l.lastIntDay), 10000*360)
 	}
-	if t >= l.maturityDay && isBusinessDay(date) {
+	if t >= l.maturityDay && s.cal.business {
 		if i := interest(); i > 0 {
 			s.push(event{from: basic, to: -1, ext: s.internal(basic, intLoanInterest), amount: i, ref: -1,
 				time: r.timeBetween(9*3600, 10*3600), purpose: pINT, channel: chOther, remark: rmLoanInterest})
@@ -873,7 +904,7 @@ func (s *sim) genLoan(r *rng, e *entModel, t int32, date rrs.Date) {
 func (s *sim) genTreasury(r *rng, ei int32, e *entModel, t int32, date rrs.Date) {
 	g := s.g
 	basic := e.basic
-	business := isBusinessDay(date)
+	business := s.cal.business
 	dayRev := e.revenue / 365
 	for _, a := range e.accts {
 		am := &g.accts[a]
@@ -920,7 +951,7 @@ func (s *sim) genTreasury(r *rng, ei int32, e *entModel, t int32, date rrs.Date)
 				s.push(event{from: a, to: basic, ext: -1, ref: -1, refPermille: int32(r.between(500, 800)), time: r.timeBetween(15*3600, 17*3600),
 					purpose: pTRF, channel: chLink, flags: evSweepAll | evRoundYuan, remark: rmSweep})
 			}
-		case st.status == 'A' && am.role == roleFX && business && date.Time().Weekday() == time.Thursday:
+		case st.status == 'A' && am.role == roleFX && business && s.cal.weekday == time.Thursday:
 			if st.bal > 0 && s.canReceive(basic) {
 				s.push(event{from: a, to: basic, ext: -1, ref: -1, refPermille: int32(r.between(600, 900)), time: r.timeBetween(10*3600, 15*3600),
 					purpose: pTRF, channel: chLink, flags: evSweepAll | evRoundYuan, remark: rmFXSettle})
@@ -932,7 +963,7 @@ func (s *sim) genTreasury(r *rng, ei int32, e *entModel, t int32, date rrs.Date)
 				s.push(event{from: -1, to: a, ext: s.extOf(r, extPerson), amount: roundTo(r.jitter(dayRev), 10000), ref: -1,
 					time: r.timeOfDay(), purpose: pGDS, channel: chCounter, remark: rmHouseSale})
 			}
-			if st.status == 'A' && business && date.Time().Weekday() == time.Friday && s.canReceive(basic) {
+			if st.status == 'A' && business && s.cal.weekday == time.Friday && s.canReceive(basic) {
 				s.push(event{from: a, to: basic, ext: -1, ref: -1, refPermille: 500, time: r.timeBetween(15*3600, 16*3600),
 					purpose: pTRF, channel: chCounter, flags: evSweepAll | evRoundYuan, remark: rmEscrowRelease})
 			}
@@ -965,4 +996,30 @@ func (s *sim) genBank(t int32, date rrs.Date) {
 		}
 		st.accr = 0
 	}
+}
+
+// countingSortByTime returns the indexes of events ordered by time, ties in
+// index order, reusing out and buckets.
+func countingSortByTime(events []event, out []int32, buckets *[]int32) []int32 {
+	if cap(*buckets) < 86401 {
+		*buckets = make([]int32, 86401)
+	}
+	b := (*buckets)[:86401]
+	clear(b)
+	for i := range events {
+		b[events[i].time+1]++
+	}
+	for i := 1; i < len(b); i++ {
+		b[i] += b[i-1]
+	}
+	if cap(out) < len(events) {
+		out = make([]int32, len(events))
+	}
+	out = out[:len(events)]
+	for i := range events {
+		t := events[i].time
+		out[b[t]] = int32(i)
+		b[t]++
+	}
+	return out
 }
