@@ -105,6 +105,7 @@ type entModel struct {
 	shellDest                  []int32 // shells: where money goes on (enterprises); empty = outside
 	paysShell                  int32   // normal enterprise that feeds a shell, or -1
 	extShare                   int64   // per mille of sales from outside the region
+	inRegionPermille           int64   // per mille of purchases paid to in-region suppliers
 	payday, vatDay             int8
 	siDay, hpfDay              int8
 	powerDay, waterDay, telDay int8

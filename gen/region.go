@@ -961,6 +961,10 @@ func (g *region) buildNetwork(r *rng) {
 		}
 		cum[e.ind] = append(cum[e.ind], last+e.revenue)
 	}
+	// absorbed is each supplier's expected yearly inflow from in-region
+	// buyers so far: a supplier takes no more buyers once that reaches 70 %
+	// of its revenue, so that a micro firm is not the main supplier of a
+	// giant (small regions have few firms per industry).
 	inflow := make([]int64, n)
 	for i := range g.ents {
 		e := &g.ents[i]
@@ -969,6 +973,7 @@ func (g *region) buildNetwork(r *rng) {
 		}
 		ind := &industries[e.ind]
 		k := sizeClasses[e.size].Suppliers
+		flow := e.revenue * ind.CostPermille / 1000 / 2 / int64(k)
 		seen := map[int32]bool{int32(i): true}
 		for tries := 0; len(e.suppliers) < k && tries < 4*k+8; tries++ {
 			si := industryIndex(ind.Suppliers[r.intn(len(ind.Suppliers))])
@@ -979,17 +984,14 @@ func (g *region) buildNetwork(r *rng) {
 			x := r.between(0, c[len(c)-1]-1)
 			j, _ := slices.BinarySearch(c, x+1)
 			s := byInd[si][j]
-			if !seen[s] {
+			if !seen[s] && inflow[s]+flow <= g.ents[s].revenue*7/10 {
 				seen[s] = true
 				e.suppliers = append(e.suppliers, s)
+				inflow[s] += flow
 			}
 		}
-		if len(e.suppliers) > 0 {
-			per := e.revenue * ind.CostPermille / 1000 / 2 / int64(len(e.suppliers))
-			for _, s := range e.suppliers {
-				inflow[s] += per
-			}
-		}
+		// Half of purchases go to in-region suppliers when all k were found.
+		e.inRegionPermille = int64(500 * len(e.suppliers) / k)
 	}
 	for i := range g.ents {
 		e := &g.ents[i]

@@ -564,7 +564,9 @@ func (s *sim) genTrade(r *rng, ei int32, e *entModel, t int32, date rrs.Date) {
 	ind := &industries[e.ind]
 	sc := &sizeClasses[e.size]
 	act := s.activity(e, t, date)
-	dayRev := e.revenue / 250 * act / 1000
+	// A year has about 250 working days and 115 weekend and holiday days at
+	// 45 % activity: 302 working-day equivalents.
+	dayRev := e.revenue / 302 * act / 1000
 	if dayRev <= 0 {
 		return
 	}
@@ -644,7 +646,7 @@ func (s *sim) genTrade(r *rng, ei int32, e *entModel, t int32, date rrs.Date) {
 		}
 		ev := event{from: from, to: -1, ext: s.extOf(r, extCompany), amount: amt, ref: -1, time: r.timeOfDay(),
 			purpose: pGDS, channel: ch, flags: evResizable, remark: rmGoods}
-		if len(e.suppliers) > 0 && r.chance(500) {
+		if len(e.suppliers) > 0 && int64(r.intn(1000)) < e.inRegionPermille {
 			sup := &g.ents[e.suppliers[r.intn(len(e.suppliers))]]
 			if to := s.recvAcct(r, sup); to >= 0 {
 				ev.to, ev.ext = to, -1
