@@ -63,7 +63,7 @@ func FuzzRecover(f *testing.F) {
 		// there is only found when reading (as EINTEGRITY), never missed.
 		committed := len(full)
 		if rollBack {
-			committed = len(full) - (len(plain)-int(k)) - (len(plain)-int(k)+cs-1)/cs*suite.TagSize
+			committed = len(full) - (len(plain) - int(k)) - (len(plain)-int(k)+cs-1)/cs*suite.TagSize
 		}
 		damagedCommitted := false
 		if flip != 0 && len(damaged) > 0 {

@@ -154,7 +154,7 @@ func New(cfg Config) (*Store, error) {
 		return nil, ronghe.Errorf(ronghe.EINVALID, "chunk size %d is not a power of two from %d to %d", n, envelope.MinChunkSize, envelope.MaxChunkSize)
 	}
 	if s.workers <= 0 {
-		s.workers = min(runtime.GOMAXPROCS(0), maxDefaultWorkers)
+		s.workers = min(max(1, runtime.GOMAXPROCS(0)-1), maxDefaultWorkers)
 	}
 	if s.checkpoint <= 0 {
 		s.checkpoint = DefaultCheckpointBytes

@@ -183,7 +183,7 @@ type pipeline struct {
 }
 
 func (s *Store) newPipeline(st *state, c *envelope.ChunkCipher, h hash.Hash, f *os.File) *pipeline {
-	n := 2*s.workers + 2
+	n := 2*s.workers + 4
 	p := &pipeline{
 		s: s, st: st, cipher: c, f: f,
 		free:   make(chan *job, n),
