@@ -237,3 +237,4 @@ func TestListLimitAndLogIndex(t *testing.T) {
 		t.Errorf("logIndexArg(2^63-1) = %d, %v", v, err)
 	}
 }
+
