@@ -237,4 +237,3 @@ func TestListLimitAndLogIndex(t *testing.T) {
 		t.Errorf("logIndexArg(2^63-1) = %d, %v", v, err)
 	}
 }
-
