@@ -12,6 +12,7 @@ package evidence
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/ronghe/ronghe"
@@ -86,6 +87,11 @@ func Parse(b []byte) (*Signed, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
 		return nil, ronghe.WrapError(ronghe.EINVALID, err, "malformed signed document")
+	}
+	// One document, nothing after it: bytes the signatures do not cover
+	// must not ride along (an acknowledgment is stored and logged as sent).
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, ronghe.Errorf(ronghe.EINVALID, "malformed signed document: data after the JSON object")
 	}
 	if len(d.Signatures) == 0 || len(d.Signatures) > maxSignature {
 		return nil, ronghe.Errorf(ronghe.EINVALID, "signed document has %d signatures", len(d.Signatures))
