@@ -63,4 +63,3 @@ func BenchmarkTusPatch(b *testing.B) {
 		})
 	}
 }
-

@@ -74,7 +74,8 @@ type Config struct {
 	// exchange's pre-create hook enforces the manifest's exact size.
 	MaxSize int64
 	// Workers is how many goroutines seal chunks while another hashes
-	// them; 0 means GOMAXPROCS, at most 4.
+	// them; 0 means GOMAXPROCS-1 (at least 1, at most 4), which leaves the
+	// hasher, the one sequential stage, a core of its own.
 	Workers int
 	// CheckpointBytes is how much plaintext a single long PATCH seals
 	// between durable commits of its progress (fsync and a new .info); 0

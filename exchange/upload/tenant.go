@@ -19,10 +19,10 @@ import (
 // upload with its manifest: the message ID and the file's name in it. The
 // store keeps them in MetaData and returns them in Result.
 const (
-	MetaTenant  = "tenant"
-	MetaSuite   = "suite"
-	MetaMessage = "message"
-	MetaFile    = "file"
+	MetaTenant  = "tenant"  // code of the owning institution
+	MetaSuite   = "suite"   // "GM" or "INTL": the owner's suite
+	MetaMessage = "message" // message ID of the submission's manifest
+	MetaFile    = "file"    // the file's name in that manifest
 )
 
 // tenantKey is the context key of the tenant code.
