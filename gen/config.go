@@ -80,7 +80,8 @@ var supportedRules = []string{
 func SupportedRules() []string { return slices.Clone(supportedRules) }
 
 // ParseRules parses a comma-separated rule list such as "L03,C03, T01"
-// (case-insensitive, blanks ignored) into sorted, de-duplicated rule IDs. An
+// (case-insensitive, blanks ignored) into de-duplicated rule IDs in RRS-1
+// order (L, S, C, T; then by number). An
 // unknown rule is an EINVALID error; "all" or "*" selects every supported rule.
 func ParseRules(s string) ([]string, error) {
 	var out []string
@@ -100,7 +101,7 @@ func ParseRules(s string) ([]string, error) {
 			return nil, ronghe.Errorf(ronghe.EINVALID, "unknown or unsupported rule %q (supported: %s)", r, strings.Join(supportedRules, ","))
 		}
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b string) int { return slices.Index(supportedRules, a) - slices.Index(supportedRules, b) })
 	return slices.Compact(out), nil
 }
 
