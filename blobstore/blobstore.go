@@ -14,6 +14,9 @@
 //   - write-once objects: a write to a key that already exists fails with a
 //     ronghe.ECONFLICT error. Stored batches and evidence are never silently
 //     replaced; a caller that really means to replace one deletes it first.
+//     The check is atomic on file:// stores and on S3 (conditional writes);
+//     on S3-compatible services that ignore If-None-Match for multipart
+//     uploads two racing writers of one key can still both succeed.
 //
 // Two backends are supported. "file:///abs/dir" (or a plain directory path)
 // keeps blobs as files under dir; writes are durable (fsync of the file and
@@ -323,6 +326,15 @@ func (s *Store) path(key string) string {
 // is fsynced before the rename that publishes it and the directory after, so
 // a blob that was reported stored survives a power loss.
 func (s *Store) write(ctx context.Context, key string, fill func(io.Writer) (int64, error)) (int64, error) {
+	// IfNotExist makes the write itself conditional where the backend
+	// supports it (fileblob; S3 single-part and multipart uploads). Some
+	// S3-compatible services ignore the condition on multipart uploads, so
+	// a key in use is also refused up front.
+	if ok, err := s.bucket.Exists(ctx, key); err != nil {
+		return 0, s.wrap(err, key, "check")
+	} else if ok {
+		return 0, ronghe.Errorf(ronghe.ECONFLICT, "a blob is already stored under %q", key)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var file *os.File

@@ -62,7 +62,7 @@ func s3Backend(t testing.TB, opts ...Option) *Store {
 	if err := mem.CreateBucket("ronghe"); err != nil {
 		t.Fatal(err)
 	}
-	url := fmt.Sprintf("s3://ronghe?endpoint=%s&region=us-east-1&use_path_style=true&anonymous=true", srv.URL)
+	url := fmt.Sprintf("s3://ronghe?endpoint=%s&region=us-east-1&use_path_style=true&anonymous=true&response_checksum_validation=when_required", srv.URL)
 	s, err := Open(context.Background(), url, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +115,7 @@ func TestStore(t *testing.T) {
 		{"round trip", testRoundTrip},
 		{"stored bytes are ciphertext", testCiphertextAtRest},
 		{"write once", testWriteOnce},
+		{"large object", testLarge},
 		{"missing", testMissing},
 		{"delete", testDelete},
 		{"failed put leaves nothing", testFailedPut},
@@ -203,6 +204,20 @@ func testWriteOnce(t *testing.T, s *Store, _ envelope.KEK) {
 	if got := readAll(t, s, "once"); string(got) != "first" {
 		t.Fatalf("blob was replaced: %q", got)
 	}
+}
+
+func testLarge(t *testing.T, s *Store, _ envelope.KEK) {
+	// Large enough for a multipart upload on S3 (parts of 8 MiB).
+	ctx := context.Background()
+	plain := randBytes(t, 17<<20+5)
+	if _, err := s.Put(ctx, "large", bytes.NewReader(plain), ronghe.SuiteINTL); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s, "large"); !bytes.Equal(got, plain) {
+		t.Fatal("large object differs")
+	}
+	_, err := s.Put(ctx, "large", bytes.NewReader(plain[:100]), ronghe.SuiteINTL)
+	wantCode(t, err, ronghe.ECONFLICT)
 }
 
 func testMissing(t *testing.T, s *Store, _ envelope.KEK) {

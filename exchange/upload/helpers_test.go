@@ -48,7 +48,7 @@ func openS3(t testing.TB, kek envelope.KEK) *blobstore.Store {
 	if err := mem.CreateBucket("ronghe"); err != nil {
 		t.Fatal(err)
 	}
-	url := fmt.Sprintf("s3://ronghe?endpoint=%s&region=us-east-1&use_path_style=true&anonymous=true", srv.URL)
+	url := fmt.Sprintf("s3://ronghe?endpoint=%s&region=us-east-1&use_path_style=true&anonymous=true&response_checksum_validation=when_required", srv.URL)
 	bs, err := blobstore.Open(context.Background(), url, blobstore.WithKEK(kek))
 	if err != nil {
 		t.Fatal(err)
