@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -562,4 +563,62 @@ func wantCode(t *testing.T, err error, code string) {
 	if got := ronghe.ErrorCode(err); got != code {
 		t.Fatalf("error code %q, want %q: %v", got, code, err)
 	}
+}
+
+func TestConcurrentUploads(t *testing.T) {
+	ts := newTestServer(t, nil)
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		tenant := []string{tenantGM, tenantINTL}[i%2]
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					errs <- fmt.Errorf("upload %d: %v", i, r)
+				}
+			}()
+			plain := make([]byte, 3*chunk+i*1000)
+			for j := range plain {
+				plain[j] = byte(i + j)
+			}
+			rt := &recorder{}
+			c := ts.client(rt, tenant)
+			url := c.mustCreate(int64(len(plain)), nil)
+			c.uploadAll(url, plain, 0, chunk+7*i+1)
+			res, err := ts.store.Completed(tenantCtx(tenant), idOf(url))
+			switch {
+			case rt.failed != "":
+				errs <- fmt.Errorf("upload %d: %s", i, rt.failed)
+			case err != nil:
+				errs <- err
+			case !bytes.Equal(res.Digest, suite.Digest(tenantSuites[tenant], plain)):
+				errs <- fmt.Errorf("upload %d: wrong digest", i)
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// recorder is a testing.TB for goroutines other than the test's: it records
+// the first failure and stops the goroutine.
+type recorder struct {
+	testing.TB
+	failed string
+}
+
+func (r *recorder) Helper()             {}
+func (r *recorder) Logf(string, ...any) {}
+func (r *recorder) Fatal(args ...any) {
+	r.failed = fmt.Sprint(args...)
+	panic(r.failed)
+}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.failed = fmt.Sprintf(format, args...)
+	panic(r.failed)
 }
