@@ -48,10 +48,9 @@ func orgCodeCheckChar(body string) (byte, error) {
 
 // USCC registration-authority and entity-type prefixes (GB 32100-2015 §4).
 const (
-	usccEnterprise  = "91" // 工商 (market regulation), 企业
-	usccGovernment  = "11" // 机构编制, 机关
-	usccPublicInst  = "12" // 机构编制, 事业单位
-	usccIndividuals = "92" // 工商, 个体工商户 (not used for account holders here)
+	usccEnterprise = "91" // 工商 (market regulation), 企业
+	usccGovernment = "11" // 机构编制, 机关
+	usccPublicInst = "12" // 机构编制, 事业单位
 )
 
 // makeUSCC builds a valid unified social credit code from its two-character

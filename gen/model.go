@@ -197,6 +197,7 @@ type region struct {
 	extByKnd map[extKind][]int32
 	taxOf    map[string]int32 // division → tax bureau party
 	cityExt  map[string][5]int32
-	hasFX    bool // variety guarantees while building
+	instW    []int // institutions' weights as home banks
+	hasFX    bool  // variety guarantees while building
 	hasTemp  bool
 }

@@ -41,7 +41,6 @@ const (
 	tagFX
 	tagDefect
 	tagInterest
-	tagMule
 )
 
 func (r *rng) u64() uint64 {

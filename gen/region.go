@@ -37,6 +37,7 @@ func buildRegion(cfg Config) (*region, error) {
 		g.dates[t] = cfg.Start.AddDays(t)
 	}
 	r := deriveRNG(cfg.Seed, tagRegion)
+	g.instW = instWeights(cfg.Institutions)
 	if err := g.buildInstitutions(&r); err != nil {
 		return nil, err
 	}
@@ -48,7 +49,7 @@ func buildRegion(cfg Config) (*region, error) {
 	}
 	g.buildPools(&r)
 	g.buildLifecycle(&r)
-	g.buildMuleRings(&r)
+	g.buildMuleRings()
 	g.sortAccounts()
 	g.buildNetwork(&r)
 	g.buildPeople(&r)
@@ -240,11 +241,7 @@ func (g *region) buildOutside(r *rng) error {
 
 // personName draws a Chinese name and its pinyin ("陈嘉怡", "CHEN JIAYI").
 func (r *rng) personName() (string, string) {
-	w := make([]int, len(surnames))
-	for i := range surnames {
-		w[i] = surnames[i].Weight
-	}
-	s := surnames[r.pick(w)]
+	s := surnames[r.pick(surnameWeights)]
 	return r.givenName(s.Han, s.Pinyin)
 }
 
@@ -260,12 +257,26 @@ func (r *rng) givenName(sur, surPinyin string) (string, string) {
 }
 
 func (g *region) regionDivision(r *rng) division {
-	w := make([]int, len(regionDivisions))
-	for i := range regionDivisions {
-		w[i] = regionDivisions[i].weight
-	}
-	return regionDivisions[r.pick(w)].division
+	return regionDivisions[r.pick(divisionWeights)].division
 }
+
+// Read-only weight tables for rng.pick, derived once from the vocabularies.
+var (
+	surnameWeights = func() []int {
+		w := make([]int, len(surnames))
+		for i := range surnames {
+			w[i] = surnames[i].Weight
+		}
+		return w
+	}()
+	divisionWeights = func() []int {
+		w := make([]int, len(regionDivisions))
+		for i := range regionDivisions {
+			w[i] = regionDivisions[i].weight
+		}
+		return w
+	}()
+)
 
 // newAccount appends an account (numbers are assigned by sortAccounts).
 func (g *region) newAccount(a acctModel) int32 {
@@ -827,7 +838,7 @@ func (g *region) buildLifecycle(r *rng) {
 // buildMuleRings turns the rings' member enterprises into account lists and
 // freezes the mule accounts when the ring ends (as banks do once victims
 // report the fraud).
-func (g *region) buildMuleRings(r *rng) {
+func (g *region) buildMuleRings() {
 	for i := range g.mules {
 		ring := &g.mules[i]
 		for k, e := range ring.mules {
@@ -839,7 +850,6 @@ func (g *region) buildMuleRings(r *rng) {
 		}
 		ring.collector = g.ents[ring.collector].basic
 	}
-	_ = r
 }
 
 // sortAccounts orders accounts by institution (keeping creation order within
@@ -1064,7 +1074,7 @@ func (g *region) personAt(i int32) person {
 		p.name, p.pinyin = r.givenName(sn.Han, sn.Pinyin)
 		p.ring = ri
 	}
-	p.inst = int32(r.pick(instWeights(len(g.insts))))
+	p.inst = int32(r.pick(g.instW))
 	return p
 }
 
@@ -1079,12 +1089,10 @@ func (g *region) buildPeople(r *rng) {
 	}
 	nRings := max(1, P/500)
 	countries := []string{"US", "CA", "AU", "GB", "HK", "SG", "NZ", "JP"}
-	w := make([]int, len(surnames))
-	for i := range surnames {
-		w[i] = surnames[i].Weight
-	}
+	w := surnameWeights
 	for k := 0; k < nRings; k++ {
-		ring := fxRing{surname: surnames[r.pick(w)], startDay: int32(r.intn(g.cfg.Days))}
+		// Members buy on three consecutive days, all inside the period.
+		ring := fxRing{surname: surnames[r.pick(w)], startDay: int32(r.intn(max(1, g.cfg.Days-2)))}
 		size := 5 + r.intn(4)
 		for len(ring.members) < size {
 			m := int32(r.intn(P))

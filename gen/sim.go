@@ -452,7 +452,8 @@ func dayFactor(d rrs.Date, cash bool) int64 {
 	return 1000
 }
 
-// operating returns whether the account can pay (status A) and receive.
+// canPay reports whether the account can pay (status A); canReceive whether
+// it can be paid into (A, or F: a judicial freeze stops debits only).
 func (s *sim) canPay(a int32) bool { return a >= 0 && s.st[a].status == 'A' }
 func (s *sim) canReceive(a int32) bool {
 	return a >= 0 && (s.st[a].status == 'A' || s.st[a].status == 'F')
@@ -533,13 +534,13 @@ func (s *sim) genEnterprise(ei, t int32, date rrs.Date) {
 		s.genMule(&r, e, t)
 		return
 	case ProfileShell:
-		s.genShell(&r, ei, e, t, date)
+		s.genShell(&r, e, t)
 		s.genMonthly(&r, ei, e, t, date)
 		return
 	}
 	s.genTrade(&r, ei, e, t, date)
 	s.genMonthly(&r, ei, e, t, date)
-	s.genTreasury(&r, ei, e, t, date)
+	s.genTreasury(&r, e, t)
 }
 
 // activity returns enterprise e's activity level on day t in per mille of an
@@ -700,7 +701,7 @@ func (s *sim) passThrough(r *rng, shell *entModel, ref, tm int32) {
 }
 
 // genShell generates a shell's own round-amount inflows from outside.
-func (s *sim) genShell(r *rng, ei int32, e *entModel, t int32, date rrs.Date) {
+func (s *sim) genShell(r *rng, e *entModel, t int32) {
 	g := s.g
 	if e.collector >= 0 {
 		ring := &g.mules[e.collector]
@@ -725,7 +726,6 @@ func (s *sim) genShell(r *rng, ei int32, e *entModel, t int32, date rrs.Date) {
 			time: tm, purpose: pGDS, channel: chOnline, remark: []uint16{rmCurrent, rmGoods, rmConsulting}[r.intn(3)]})
 		s.passThrough(r, e, ref, tm)
 	}
-	_ = ei
 }
 
 // genMule generates a mule account's day while its ring is active: many
@@ -903,7 +903,7 @@ func (s *sim) genLoan(r *rng, e *entModel, t int32, date rrs.Date) {
 // surplus from general accounts to the basic account, funding new time
 // deposits, converting export receipts, moving escrow releases, and emptying
 // accounts that close today.
-func (s *sim) genTreasury(r *rng, ei int32, e *entModel, t int32, date rrs.Date) {
+func (s *sim) genTreasury(r *rng, e *entModel, t int32) {
 	g := s.g
 	basic := e.basic
 	business := s.cal.business
@@ -971,7 +971,6 @@ func (s *sim) genTreasury(r *rng, ei int32, e *entModel, t int32, date rrs.Date)
 			}
 		}
 	}
-	_ = ei
 }
 
 // genBank generates the banks' own postings: quarterly deposit interest on

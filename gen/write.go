@@ -2,7 +2,6 @@ package gen
 
 import (
 	"archive/zip"
-	"bufio"
 	"io"
 	"os"
 	"path/filepath"
@@ -33,9 +32,6 @@ func glKey(subject, currency string) int {
 	}
 	return s*len(glCurrencies) + c
 }
-
-// ctlFiles is the order of data files in CTL.csv and in a batch zip.
-var ctlFiles = []rrs.Type{rrs.ACCT, rrs.TXN, rrs.BAL, rrs.GL, rrs.STAT, rrs.FXP}
 
 // layout maps the field names the generator fills to their positions in a
 // record type's canonical order, computed once from the rrs spec so that no
@@ -183,6 +179,7 @@ type batchStats struct {
 	bytes int64
 }
 
+// ctlFilesArr is the order of data files in CTL.csv and in a batch zip.
 var ctlFilesArr = [...]rrs.Type{rrs.ACCT, rrs.TXN, rrs.BAL, rrs.GL, rrs.STAT, rrs.FXP}
 
 // ctlTotals are the control totals of one data file.
@@ -239,7 +236,6 @@ type sink interface {
 type dirSink struct {
 	dir   string
 	f     *os.File
-	bw    *bufio.Writer
 	bytes int64
 	cw    *countingWriter
 }
