@@ -1,0 +1,103 @@
+package report
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ronghe/ronghe"
+	"github.com/ronghe/ronghe/evidence"
+	"github.com/ronghe/ronghe/policy"
+	"github.com/ronghe/ronghe/suite"
+	"golang.org/x/time/rate"
+)
+
+// Authorizer decides and records queries (policy.Service).
+type Authorizer interface {
+	Authorize(ctx context.Context, q policy.Query) (*ronghe.QueryRecord, *ronghe.Authorization, error)
+}
+
+// Config wires a Service.
+type Config struct {
+	Policy  Authorizer
+	Store   ronghe.FlowStore
+	Signers []suite.Signer
+	// RatePerSecond and Burst limit each institution's report requests;
+	// zero means 50/s with a burst of 100.
+	RatePerSecond float64
+	Burst         int
+	Now           func() time.Time
+	Logger        *slog.Logger
+}
+
+// Service answers institutions' flow report requests.
+type Service struct {
+	cfg      Config
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// New returns a report service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RatePerSecond == 0 {
+		cfg.RatePerSecond, cfg.Burst = 50, 100
+	}
+	return &Service{cfg: cfg, limiters: map[string]*rate.Limiter{}}
+}
+
+// Request is an institution's request for an enterprise's flow report.
+type Request struct {
+	Enterprise      string `json:"enterprise"`
+	AuthorizationID string `json:"authorization_id"`
+	Purpose         string `json:"purpose"`
+	From            string `json:"from"`
+	To              string `json:"to"`
+}
+
+func (s *Service) limiter(inst string) *rate.Limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.limiters[inst]
+	if l == nil {
+		l = rate.NewLimiter(rate.Limit(s.cfg.RatePerSecond), s.cfg.Burst)
+		s.limiters[inst] = l
+	}
+	return l
+}
+
+// FlowReport authorizes, records and answers one request: the report,
+// signed by the platform. A request without a valid, matching authorization
+// is refused (EFORBIDDEN, the same message whatever the reason) and recorded
+// all the same.
+func (s *Service) FlowReport(ctx context.Context, inst string, req Request) (*evidence.Signed, *Report, error) {
+	if !s.limiter(inst).Allow() {
+		return nil, nil, ronghe.Errorf(ronghe.ERATELIMIT, "too many report requests from %s; slow down", inst)
+	}
+	w, err := ParseWindow(req.From, req.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, auth, err := s.cfg.Policy.Authorize(ctx, policy.Query{Institution: inst, Enterprise: req.Enterprise,
+		AuthorizationID: req.AuthorizationID, Purpose: req.Purpose, Scope: ronghe.ScopeFlowReport})
+	if err != nil {
+		return nil, nil, err
+	}
+	facts, err := s.cfg.Store.FlowFacts(ctx, req.Enterprise, w.From.First().String(), w.To.Last().String())
+	if err != nil {
+		return nil, nil, err
+	}
+	r := Compute(facts, req.Enterprise, w, s.cfg.Now())
+	r.ID, r.Grantee, r.AuthorizationID, r.Purpose = rec.ID, inst, auth.ID, auth.Purpose
+	signed, err := evidence.Sign(r, s.cfg.Signers...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return signed, r, nil
+}
