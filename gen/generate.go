@@ -2,7 +2,6 @@ package gen
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -38,7 +37,7 @@ func Generate(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.OutDir, "truth"), 0o755); err != nil {
 		return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "gen: create output directory")
 	}
-	if err := writeJSONFile(filepath.Join(cfg.OutDir, "region.json"), g.regionFile()); err != nil {
+	if err := writeRegionFile(filepath.Join(cfg.OutDir, "region.json"), g); err != nil {
 		return nil, err
 	}
 	truth, err := newTruthWriter(filepath.Join(cfg.OutDir, "truth", "defects.jsonl"))
@@ -171,16 +170,4 @@ func newDayData(g *region) *dayData {
 		status: make([]byte, len(g.accts)),
 		bal:    make([]balSnap, len(g.accts)),
 	}
-}
-
-// writeJSONFile writes v as indented JSON.
-func writeJSONFile(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return ronghe.WrapError(ronghe.EINTERNAL, err, "gen: encode "+filepath.Base(path))
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return ronghe.WrapError(ronghe.EUNAVAILABLE, err, "gen: write "+filepath.Base(path))
-	}
-	return nil
 }

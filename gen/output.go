@@ -68,25 +68,74 @@ var roleNames = [...]string{roleOperating: "operating", roleFX: "foreign_currenc
 
 var sizeNames = [...]string{sizeMicro, sizeSmall, sizeMedium, sizeLarge}
 
-func (g *region) regionFile() *RegionFile {
-	rf := &RegionFile{Standard: rrs.Current().Standard + " " + rrs.Current().Version, Seed: g.cfg.Seed,
-		Start: g.cfg.Start.String(), End: g.cfg.Start.AddDays(g.cfg.Days - 1).String()}
+// writeRegionFile writes region.json, one enterprise at a time so that a
+// region of millions of enterprises never has its whole document in memory.
+// The result decodes into a RegionFile.
+func writeRegionFile(path string, g *region) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return ronghe.WrapError(ronghe.EUNAVAILABLE, err, "gen: create region.json")
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = ronghe.WrapError(ronghe.EUNAVAILABLE, cerr, "gen: write region.json")
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 256<<10)
+	var werr error
+	put := func(prefix, indent string, v any, suffix string) {
+		if werr != nil {
+			return
+		}
+		data, err := json.MarshalIndent(v, indent, "  ")
+		if err != nil {
+			werr = err
+			return
+		}
+		bw.WriteString(prefix)
+		bw.Write(data)
+		bw.WriteString(suffix)
+	}
+	spec := rrs.Current()
+	var insts []InstitutionInfo
 	for i := range g.insts {
 		in := &g.insts[i]
-		rf.Institutions = append(rf.Institutions, InstitutionInfo{Code: in.code, Name: in.name, Class: in.class, Division: in.division, USCC: in.uscc})
+		insts = append(insts, InstitutionInfo{Code: in.code, Name: in.name, Class: in.class, Division: in.division, USCC: in.uscc})
 	}
+	bw.WriteString("{\n")
+	put(`  "standard": `, "  ", spec.Standard+" "+spec.Version, ",\n")
+	put(`  "seed": `, "  ", g.cfg.Seed, ",\n")
+	put(`  "start": `, "  ", g.cfg.Start.String(), ",\n")
+	put(`  "end": `, "  ", g.cfg.Start.AddDays(g.cfg.Days-1).String(), ",\n")
+	put(`  "institutions": `, "  ", insts, ",\n")
+	bw.WriteString(`  "enterprises": [`)
 	for i := range g.ents {
-		e := &g.ents[i]
-		ind := &industries[e.ind]
-		ei := EnterpriseInfo{USCC: e.uscc, Name: e.name, Industry: ind.Code, IndustryName: ind.Name, Size: sizeNames[e.size],
-			Profile: e.profile, Division: e.division, Employees: e.employees, AnnualRevenue: rrs.Amount(e.revenue).String(),
-			Established: e.established.String(), HomeInst: g.insts[e.home].code}
-		for _, a := range e.accts {
-			ei.Accounts = append(ei.Accounts, g.accountInfo(a))
+		sep := ","
+		if i == len(g.ents)-1 {
+			sep = ""
 		}
-		rf.Enterprises = append(rf.Enterprises, ei)
+		put("\n    ", "    ", g.enterpriseInfo(i), sep)
 	}
-	return rf
+	bw.WriteString("\n  ]\n}\n")
+	if werr == nil {
+		werr = bw.Flush()
+	}
+	if werr != nil {
+		return ronghe.WrapError(ronghe.EUNAVAILABLE, werr, "gen: write region.json")
+	}
+	return nil
+}
+
+func (g *region) enterpriseInfo(i int) EnterpriseInfo {
+	e := &g.ents[i]
+	ind := &industries[e.ind]
+	ei := EnterpriseInfo{USCC: e.uscc, Name: e.name, Industry: ind.Code, IndustryName: ind.Name, Size: sizeNames[e.size],
+		Profile: e.profile, Division: e.division, Employees: e.employees, AnnualRevenue: rrs.Amount(e.revenue).String(),
+		Established: e.established.String(), HomeInst: g.insts[e.home].code}
+	for _, a := range e.accts {
+		ei.Accounts = append(ei.Accounts, g.accountInfo(a))
+	}
+	return ei
 }
 
 func (g *region) accountInfo(i int32) AccountInfo {
