@@ -3,6 +3,7 @@ package gen
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,7 +15,8 @@ import (
 	"github.com/ronghe/ronghe/rrs"
 )
 
-// Generate builds the region described by cfg and writes it to cfg.OutDir:
+// Generate builds the region described by cfg and writes it to cfg.OutDir,
+// which must be empty or not exist yet (ECONFLICT otherwise):
 // one RRS-1 batch per institution and day (<inst_code>_<YYYYMMDD>_1, a
 // directory or a .zip), region.json, truth/labels.jsonl and
 // truth/defects.jsonl. Days are simulated one after another (balances carry
@@ -33,6 +35,13 @@ func Generate(ctx context.Context, cfg Config) (*Summary, error) {
 	L, err := newLayouts(rrs.Current())
 	if err != nil {
 		return nil, err
+	}
+	// Never mix two regions: batches of an earlier run with other dates or
+	// banks would silently join this one.
+	if ents, err := os.ReadDir(cfg.OutDir); err == nil && len(ents) > 0 {
+		return nil, ronghe.Errorf(ronghe.ECONFLICT, "gen: output directory %s is not empty", cfg.OutDir)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "gen: read output directory")
 	}
 	if err := os.MkdirAll(filepath.Join(cfg.OutDir, "truth"), 0o755); err != nil {
 		return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "gen: create output directory")

@@ -150,6 +150,9 @@ func TestProgressAndCancel(t *testing.T) {
 	if calls != cfg.Institutions*cfg.Days {
 		t.Errorf("%d progress calls", calls)
 	}
+	if _, err := Generate(context.Background(), cfg); ronghe.ErrorCode(err) != ronghe.ECONFLICT {
+		t.Errorf("second run into the same directory: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	cfg.OutDir, cfg.Progress = t.TempDir(), nil
