@@ -189,3 +189,23 @@ func TestCorrectionReplacesDay(t *testing.T) {
 		})
 	}
 }
+
+func TestHTML(t *testing.T) {
+	f := &ronghe.FlowFacts{Cells: []ronghe.DatedFlowCell{cell("2025-01-02", "CNY", "a", 1_000_00, 10_00)},
+		Balances: []ronghe.DatedFlowBalance{{Date: "2025-01-31", Inst: "B1", FlowBalance: ronghe.FlowBalance{USCC: ent, AcctKey: "k", Currency: "CNY", CloseBal: 990_00}}}}
+	r := Compute(f, ent, mustWindow(t, "2025-01", "2025-02"), time.Now())
+	r.ID, r.Grantee, r.AuthorizationID = "QR1", "B1<script>", "AU1"
+	b, err := r.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, want := range []string{"<svg", "1000.00", "990.00", "2025-02", "企业收支流水报告", "B1&lt;script&gt;"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(s, "<script>") {
+		t.Error("page contains unescaped markup")
+	}
+}
