@@ -93,3 +93,22 @@ func TestDefectsAllRules(t *testing.T) {
 	}
 	t.Logf("%d defects, %d findings: %v (omitted %d)", sum.Defects, len(truth), rules, sum.Omitted)
 }
+
+// TestTinyRegions checks the corners: one bank, one day, no people, with
+// every defect rule switched on.
+func TestTinyRegions(t *testing.T) {
+	for _, tc := range []struct{ inst, ents, people, days int }{
+		{1, 4, 0, 1}, {1, 6, 10, 3}, {2, 8, 0, 6}, {2, 25, 60, 9},
+	} {
+		t.Run(fmt.Sprintf("%d-%d-%d-%d", tc.inst, tc.ents, tc.people, tc.days), func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Institutions, cfg.Enterprises, cfg.People, cfg.Days = tc.inst, tc.ents, tc.people, tc.days
+			cfg.DefectRate = 0.05
+			sum := generate(t, cfg)
+			if sum.Batches+sum.Omitted != tc.inst*tc.days {
+				t.Fatalf("summary %+v", sum)
+			}
+			compareTruth(t, cfg)
+		})
+	}
+}
