@@ -132,7 +132,7 @@ func (s *Service) Submit(ctx context.Context, tenant string, manifest, signature
 	if m.Suite != inst.Suite {
 		return nil, ronghe.Errorf(ronghe.EINVALID, "manifest suite %s differs from the institution's suite %s", m.Suite, inst.Suite)
 	}
-	now := s.cfg.Now()
+	now := s.now()
 	if err := s.verifySignature(ctx, tenant, m.KeyID, manifest, signature, now); err != nil {
 		return nil, err
 	}
@@ -264,7 +264,15 @@ func (s *Service) takeUpload(ctx context.Context, sub *ronghe.Submission, up *Up
 	}
 	key := BlobKey(sub.Tenant, sub.MessageID, up.File)
 	if err := s.cfg.Uploads.Promote(ctx, sub.Tenant, uploadID, key); err != nil {
-		return err
+		// A concurrent caller (the request that finished the upload and a
+		// complete call, or two replicas) may have promoted it first: the
+		// upload is gone and its checked blob is in place.
+		if ronghe.ErrorCode(err) != ronghe.ENOTFOUND {
+			return err
+		}
+		if ok, serr := s.cfg.Uploads.Stored(ctx, key); serr != nil || !ok {
+			return err
+		}
 	}
 	return s.cfg.Store.CompleteFile(ctx, sub.Tenant, sub.MessageID, up.File, key)
 }
@@ -347,7 +355,7 @@ func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*rong
 	if err != nil {
 		return nil, err
 	}
-	now := s.cfg.Now().UTC()
+	now := s.now()
 	leaf := tlog.Event{Kind: tlog.KindSubmissionAccepted, Tenant: tenant, MessageID: messageID, Digest: sub.ManifestDigest, Time: now}.Leaf()
 	index, err := s.cfg.Log.Append(ctx, leaf)
 	if err != nil {
@@ -391,6 +399,14 @@ func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*rong
 	return s.cfg.Store.FindSubmission(ctx, tenant, messageID)
 }
 
+// now is the clock in UTC at the precision the metadata stores keep
+// (microseconds), so that a time written into a log leaf or a signed
+// document is exactly the time stored beside it, and a leaf can be rebuilt
+// from the stored record.
+func (s *Service) now() time.Time {
+	return s.cfg.Now().UTC().Truncate(time.Microsecond)
+}
+
 func (s *Service) lockFor(key string) *sync.Mutex {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -422,7 +438,7 @@ func (s *Service) Deliver(ctx context.Context, tenant, kind, subject, refersTo, 
 	if err != nil {
 		return nil, err
 	}
-	now := s.cfg.Now().UTC()
+	now := s.now()
 	digest := suite.Digest(inst.Suite, body)
 	env, err := evidence.Sign(evidence.Mailbox{
 		Type: evidence.TypeMailbox, ID: id, Recipient: tenant, Kind: kind, Subject: subject, RefersTo: refersTo,
@@ -481,7 +497,7 @@ func (s *Service) Acknowledge(ctx context.Context, tenant, id string, ack []byte
 		return nil, err
 	}
 	sig := doc.Signatures[0]
-	now := s.cfg.Now().UTC()
+	now := s.now()
 	if err := s.verifySignature(ctx, tenant, sig.KeyID, doc.Payload, sig.Sig, now); err != nil {
 		return nil, err
 	}
