@@ -85,7 +85,7 @@ func TestSubmitRefusals(t *testing.T) {
 
 		files := someFiles("refusals")
 		type attempt struct {
-			tenant         string
+			tenant        string
 			manifest, sig []byte
 		}
 		by := func(b *bank, tenant string, mod func(*ronghe.Manifest)) attempt {
