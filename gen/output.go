@@ -234,7 +234,8 @@ func (tw *truthWriter) abort() {
 //   - "shell_account": a shell's account (round-amount inflows passed on
 //     within hours); Clients and Destinations are USCCs.
 //   - "mule_account": Ring, Role "mule" or "collector", the account, and the
-//     ring's ActiveFrom/ActiveTo dates (mules are frozen from ActiveTo).
+//     ring's first and last active days (mules are frozen the day after
+//     ActiveTo when that falls inside the period).
 //   - "fx_ring": Ring, the Beneficiary, Members (person IDs) and Purchases.
 //   - "cash_pool": the master account and its sub-accounts.
 type Label struct {
@@ -312,7 +313,7 @@ func writeLabels(path string, g *region, s *sim) error {
 	for ri := range g.mules {
 		ring := &g.mules[ri]
 		name := "MR" + string(appendPadded(nil, int64(ri+1), 3))
-		from, to := g.dateOf(ring.startDay).String(), g.dateOf(ring.endDay).String()
+		from, to := g.dateOf(ring.startDay).String(), g.dateOf(ring.endDay-1).String() // last active day
 		accts := append([]int32{ring.collector}, ring.mules...)
 		for k, a := range accts {
 			am := &g.accts[a]
