@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ronghe/ronghe"
@@ -219,17 +220,45 @@ func (c *Client) upload(ctx context.Context, messageID string, f *SourceFile, up
 			loc = c.base + loc
 		}
 	}
+	resumed := uploadID != ""
 	offset := int64(-1) // unknown: ask the server
-	if uploadID == "" {
+	if !resumed {
 		offset = 0
+	}
+	// told is how much of the file progress has been told of; after the
+	// platform reports an offset the count is moved there (backwards when
+	// the platform kept less than was sent), so the total stays the file's.
+	var told atomic.Int64
+	tell := func(n int64) {
+		told.Add(n)
+		if progress != nil {
+			progress(n)
+		}
+	}
+	at := func(pos int64) {
+		if d := pos - told.Load(); d != 0 {
+			tell(d)
+		}
 	}
 	for attempt := 0; ; {
 		if offset < 0 {
 			o, err := c.uploadOffset(ctx, loc)
-			if ronghe.ErrorCode(err) == ronghe.ENOTFOUND && uploadID != "" {
-				// The platform checks and stores a finished upload and then
-				// removes it; the submission's state says the rest.
-				return nil
+			if ronghe.ErrorCode(err) == ronghe.ENOTFOUND {
+				// The platform removes an upload once it has checked the
+				// file: stored if it matched the manifest, discarded if it
+				// did not. The submission's state says which.
+				v, serr := c.Submission(ctx, messageID)
+				if serr != nil {
+					return serr
+				}
+				for _, sf := range v.Files {
+					if sf.Name == f.Name && sf.Done {
+						at(f.Size)
+						return nil
+					}
+				}
+				at(0)
+				return c.upload(ctx, messageID, f, "", progress) // discarded: send the file again
 			} else if err != nil {
 				if ronghe.ErrorCode(err) != ronghe.EUNAVAILABLE || attempt >= 8 || ctx.Err() != nil {
 					return err
@@ -239,15 +268,14 @@ func (c *Client) upload(ctx context.Context, messageID string, f *SourceFile, up
 				continue
 			}
 			offset = o
-			if progress != nil && offset > 0 {
-				progress(offset)
-			}
+			at(offset)
 		}
-		if offset == f.Size && uploadID != "" {
+		if offset == f.Size && resumed {
 			return nil
 		}
-		next, err := c.patch(ctx, loc, f, offset, progress)
+		next, err := c.patch(ctx, loc, f, offset, tell)
 		if err == nil {
+			at(next)
 			if next == f.Size {
 				return nil
 			}
@@ -316,7 +344,10 @@ func (c *Client) patch(ctx context.Context, loc string, f *SourceFile, offset in
 type SubmitOptions struct {
 	Manifest ManifestOptions
 	// Progress is told of every byte hashed (phase "hash") and uploaded
-	// (phase "upload"); total is the phase's byte count.
+	// (phase "upload"); total is the phase's byte count. Files that had
+	// already arrived count as uploaded. When an interrupted upload resumes
+	// at the offset the platform reports, n may be negative: the bytes sent
+	// beyond that offset were lost and are sent again.
 	Progress func(phase string, n, total int64)
 }
 
@@ -383,7 +414,13 @@ func (c *Client) Submit(ctx context.Context, path string, opt SubmitOptions) (*S
 					state = &view.Files[j]
 				}
 			}
-			if state == nil || state.Done {
+			if state == nil {
+				continue
+			}
+			if state.Done {
+				if up != nil {
+					up(f.Size)
+				}
 				continue
 			}
 			if err := c.upload(ctx, m.MessageID, f, state.UploadID, up); err != nil {

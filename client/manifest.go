@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -68,15 +69,15 @@ func OpenSource(path string) (*Source, error) {
 			return nil, ronghe.WrapError(ronghe.EINVALID, err, path+" is neither a directory nor a readable zip: "+err.Error())
 		}
 		src.zip = zr
+		if err := checkZip(zr); err != nil {
+			zr.Close()
+			return nil, err
+		}
 		for _, f := range zr.File {
 			if f.FileInfo().IsDir() {
 				continue
 			}
-			name := filepath.Base(f.Name)
-			if !strings.EqualFold(filepath.Ext(name), ".csv") {
-				zr.Close()
-				return nil, ronghe.Errorf(ronghe.EINVALID, "zip entry %q is not a CSV file", f.Name)
-			}
+			name := f.Name[strings.LastIndexByte(f.Name, '/')+1:] // checkZip allows one folder
 			f := f
 			src.Files = append(src.Files, SourceFile{Name: name, Size: int64(f.UncompressedSize64), open: func() (io.ReadCloser, error) { return f.Open() }})
 		}
@@ -87,6 +88,70 @@ func OpenSource(path string) (*Source, error) {
 	}
 	sort.Slice(src.Files, func(i, j int) bool { return src.Files[i].Name < src.Files[j].Name })
 	return src, nil
+}
+
+// checkZip refuses a batch zip that could mislead or exhaust the submitter:
+// unsafe entry names (absolute, "..", backslashes, NUL, nested deeper than one
+// folder), two entries with the same file name, anything but regular CSV
+// files, encrypted entries, and entries whose declared size or compression
+// ratio passes rrs.DefaultLimits (a zip bomb). archive/zip itself stops an
+// entry that inflates beyond its declared size. The limits are those the
+// platform's own batch reader (rrs.OpenZip) applies.
+func checkZip(zr *zip.ReadCloser) error {
+	lim := rrs.DefaultLimits
+	if len(zr.File) > lim.MaxEntries {
+		return ronghe.Errorf(ronghe.ETOOLARGE, "zip has %d entries, at most %d allowed", len(zr.File), lim.MaxEntries)
+	}
+	seen := map[string]string{}
+	var total uint64
+	for _, f := range zr.File {
+		name := f.Name
+		bad := func(why string) error {
+			return ronghe.Errorf(ronghe.EINVALID, "zip entry %q %s", name, why)
+		}
+		if name == "" || strings.ContainsAny(name, "\\\x00:") || strings.HasPrefix(name, "/") {
+			return bad("has an absolute or unsafe path")
+		}
+		elems := strings.Split(strings.TrimSuffix(name, "/"), "/")
+		for _, e := range elems {
+			if e == "" || e == "." || e == ".." {
+				return bad("has an empty, '.' or '..' path element")
+			}
+		}
+		if f.FileInfo().IsDir() {
+			if len(elems) != 1 {
+				return bad("is a nested directory")
+			}
+			continue
+		}
+		if len(elems) > 2 {
+			return bad("is nested deeper than one folder")
+		}
+		if !f.Mode().IsRegular() {
+			return bad("is not a regular file")
+		}
+		if f.Flags&0x1 != 0 {
+			return bad("is encrypted")
+		}
+		base := elems[len(elems)-1]
+		if !strings.EqualFold(path.Ext(base), ".csv") {
+			return bad("is not a CSV file")
+		}
+		if prev, dup := seen[strings.ToUpper(base)]; dup {
+			return ronghe.Errorf(ronghe.EINVALID, "zip holds %s twice (%q and %q)", base, prev, name)
+		}
+		seen[strings.ToUpper(base)] = name
+		if f.UncompressedSize64 > uint64(lim.MaxFileBytes) {
+			return ronghe.Errorf(ronghe.ETOOLARGE, "zip entry %q declares %d bytes, at most %d allowed", name, f.UncompressedSize64, lim.MaxFileBytes)
+		}
+		if total += f.UncompressedSize64; total > uint64(lim.MaxTotalBytes) {
+			return ronghe.Errorf(ronghe.ETOOLARGE, "zip entries declare more than %d bytes together", lim.MaxTotalBytes)
+		}
+		if f.UncompressedSize64 > 1<<20 && f.UncompressedSize64 > f.CompressedSize64*uint64(lim.MaxRatio) {
+			return ronghe.Errorf(ronghe.ETOOLARGE, "zip entry %q is compressed more than %d:1 (a zip bomb?)", name, lim.MaxRatio)
+		}
+	}
+	return nil
 }
 
 // Close releases the zip, if any.
