@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
 
 	"github.com/ronghe/ronghe"
@@ -29,7 +30,26 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
+// authenticateEnterprise is authenticate for enterprises: the certificate
+// must name an enterprise (never an institution) and be registered to it.
+func (s *Server) authenticateEnterprise(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		uscc, err := s.partyOf(r, pki.EnterpriseOf)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(withTenant(r.Context(), uscc)))
+	})
+}
+
 func (s *Server) tenantOf(r *http.Request) (string, error) {
+	return s.partyOf(r, pki.InstitutionOf)
+}
+
+// partyOf maps the connection's verified client certificate to the party
+// identity that who extracts, checking the certificate against the store.
+func (s *Server) partyOf(r *http.Request, who func(*x509.Certificate) (string, error)) (string, error) {
 	// VerifiedChains is only set when the TLS stack verified the certificate
 	// against the platform CA; PeerCertificates alone could be self-signed
 	// under a tls.Config that merely requests a certificate.
@@ -37,7 +57,7 @@ func (s *Server) tenantOf(r *http.Request) (string, error) {
 		return "", ronghe.Errorf(ronghe.EUNAUTHORIZED, "this endpoint needs a client certificate issued by the platform CA")
 	}
 	cert := r.TLS.PeerCertificates[0]
-	code, err := pki.InstitutionOf(cert)
+	code, err := who(cert)
 	if err != nil {
 		return "", err
 	}

@@ -14,8 +14,10 @@ type route struct {
 	path   string // ServeMux path pattern, e.g. /v1/submissions/{id}
 	// id, summary, description and tag document the operation.
 	id, summary, description, tag string
-	// auth says the operation needs a client certificate.
-	auth bool
+	// auth says the operation needs a client certificate: an institution's,
+	// or with enterprise an enterprise's.
+	auth       bool
+	enterprise bool
 	// params are the query and header parameters; path parameters are taken
 	// from path and described in pathDocs.
 	params   []param
@@ -203,5 +205,6 @@ func (s *Server) buildRoutes() []route {
 			handle:      s.ackMailboxMessage,
 		},
 	}
-	return append(rs, s.tusRoutes()...)
+	rs = append(rs, s.tusRoutes()...)
+	return append(rs, s.reportRoutes()...)
 }

@@ -56,6 +56,11 @@ type Config struct {
 	// MaxUploadBytes caps one upload; 0 leaves only the per-institution
 	// limits the exchange enforces.
 	MaxUploadBytes int64
+	// Reports answers institutions' flow report requests; Policy serves
+	// enterprises' authorizations and query records. Both optional: their
+	// routes exist only when set.
+	Reports Reports
+	Policy  Policy
 	// Logger receives access logs and errors; slog.Default when nil.
 	Logger *slog.Logger
 }
@@ -103,7 +108,9 @@ func NewServer(cfg Config) (*Server, error) {
 	for i := range s.routes {
 		rt := &s.routes[i]
 		h := rt.serve(s)
-		if rt.auth {
+		if rt.auth && rt.enterprise {
+			h = s.authenticateEnterprise(h)
+		} else if rt.auth {
 			h = s.authenticate(h)
 		}
 		mux.Handle(rt.method+" "+rt.path, h)

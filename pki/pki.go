@@ -35,6 +35,10 @@ import (
 // certificate belongs to; the SAN, not the common name, is authoritative.
 const institutionURIPrefix = "urn:ronghe:institution:"
 
+// enterpriseURIPrefix starts the URI SAN of an enterprise's client
+// certificate: enterprises reach their own authorizations and query records.
+const enterpriseURIPrefix = "urn:ronghe:enterprise:"
+
 // CA is the platform's certificate authority.
 type CA struct {
 	cert *x509.Certificate
@@ -200,6 +204,32 @@ func (ca *CA) issue(tmpl *x509.Certificate, owner string, validity time.Duration
 		CertPEM: certPEM,
 		KeyPEM:  keyPEM,
 	}, nil
+}
+
+// IssueEnterprise issues a client certificate to the enterprise with the
+// given USCC, valid for validity.
+func (ca *CA) IssueEnterprise(uscc, name string, validity time.Duration) (*Issued, error) {
+	u, err := url.Parse(enterpriseURIPrefix + uscc)
+	if err != nil || uscc == "" || strings.ContainsAny(uscc, ":/ ") {
+		return nil, ronghe.Errorf(ronghe.EINVALID, "invalid USCC %q for a certificate", uscc)
+	}
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: uscc, Organization: []string{name}},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		URIs:        []*url.URL{u},
+	}
+	return ca.issue(tmpl, uscc, validity)
+}
+
+// EnterpriseOf returns the USCC a verified client certificate was issued to.
+func EnterpriseOf(cert *x509.Certificate) (string, error) {
+	for _, u := range cert.URIs {
+		if s := u.String(); strings.HasPrefix(s, enterpriseURIPrefix) {
+			return strings.TrimPrefix(s, enterpriseURIPrefix), nil
+		}
+	}
+	return "", ronghe.Errorf(ronghe.EUNAUTHORIZED, "client certificate names no enterprise")
 }
 
 // InstitutionOf returns the institution code a verified client certificate

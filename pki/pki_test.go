@@ -99,3 +99,30 @@ func TestIssueClientRejectsBadCode(t *testing.T) {
 		}
 	}
 }
+
+func TestEnterpriseCertificate(t *testing.T) {
+	ca, err := LoadOrCreateCA(t.TempDir(), "ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := ca.IssueEnterprise("91350100M000100Y43", "某某贸易有限公司", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ParseCertificatePEM(iss.CertPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := EnterpriseOf(cert); err != nil || u != "91350100M000100Y43" {
+		t.Fatalf("EnterpriseOf = %q, %v", u, err)
+	}
+	// An enterprise certificate never passes as an institution's, nor the reverse.
+	if _, err := InstitutionOf(cert); err == nil {
+		t.Fatal("enterprise certificate accepted as an institution's")
+	}
+	inst, _ := ca.IssueClient("B1000144000011", "bank", time.Hour)
+	ic, _ := ParseCertificatePEM(inst.CertPEM)
+	if _, err := EnterpriseOf(ic); err == nil {
+		t.Fatal("institution certificate accepted as an enterprise's")
+	}
+}

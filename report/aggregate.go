@@ -68,11 +68,19 @@ type Lineage struct {
 // roundUnit is 10,000 yuan in cents: RRS-1 §5's round amounts.
 const roundUnit = 1_000_000
 
+// Batch is a batch to read: a directory or zip (*rrs.Batch) or the
+// encrypted files of an accepted submission.
+type Batch interface {
+	ID() rrs.BatchID
+	Has(t rrs.Type) bool
+	Open(t rrs.Type) (*rrs.Reader, error)
+}
+
 // Aggregate reads a batch's ACCT, TXN and BAL files and returns its FlowDay.
 // Rows that do not parse (which the rule engine reports) are left out; a
 // TXN or BAL row whose account the batch's ACCT does not describe is left
 // out too, since its holder is unknown.
-func Aggregate(ctx context.Context, b *rrs.Batch, lin Lineage, k *Keyer, now time.Time) (*ronghe.FlowDay, error) {
+func Aggregate(ctx context.Context, b Batch, lin Lineage, k *Keyer, now time.Time) (*ronghe.FlowDay, error) {
 	id := b.ID()
 	day := &ronghe.FlowDay{Inst: id.InstCode, Date: id.Date.String(), Batch: id.String(), Seq: id.Seq,
 		MessageID: lin.MessageID, LogIndex: lin.LogIndex, AppliedAt: now.UTC()}
@@ -172,7 +180,7 @@ func Aggregate(ctx context.Context, b *rrs.Batch, lin Lineage, k *Keyer, now tim
 
 // eachRow calls fn for every parsable row of one file of the batch; a
 // missing file has no rows.
-func eachRow(ctx context.Context, b *rrs.Batch, t rrs.Type, fn func(*rrs.RecordType, []string)) error {
+func eachRow(ctx context.Context, b Batch, t rrs.Type, fn func(*rrs.RecordType, []string)) error {
 	if !b.Has(t) {
 		return nil
 	}

@@ -451,3 +451,16 @@ fields:
 		}
 	}
 }
+
+// NewReadCloser is NewReader over a stream the Reader owns: Close closes rc
+// (also when the header cannot be read). It serves files that do not live in
+// a batch directory, such as the decrypted blobs of an accepted submission.
+func NewReadCloser(rc io.ReadCloser, rt *RecordType, enc Encoding, fileName string) (*Reader, error) {
+	r, err := NewReader(rc, rt, enc, fileName)
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	r.closer = rc
+	return r, nil
+}

@@ -1,0 +1,180 @@
+// Package pipeline carries every accepted submission through the platform's
+// internal stages — validation, the flow aggregates, the lake — as durable
+// jobs on River, in the same database as the metadata (SQLite embedded,
+// PostgreSQL in production). A job that fails or whose process dies is
+// retried; every stage is idempotent, so a retried job never applies a batch
+// twice.
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/ronghe/ronghe"
+)
+
+// Stage is one step of processing an accepted submission. Run must be
+// idempotent: it may run again after a crash or a failure of a later stage.
+type Stage struct {
+	// Name identifies the stage in logs and job errors.
+	Name string
+	// Run processes the submission tenant/messageID.
+	Run func(ctx context.Context, tenant, messageID string) error
+}
+
+// ProcessArgs is the job of processing one accepted submission.
+type ProcessArgs struct {
+	Tenant    string `json:"tenant"`
+	MessageID string `json:"message_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ProcessArgs) Kind() string { return "ronghe.process" }
+
+type processWorker struct {
+	river.WorkerDefaults[ProcessArgs]
+	stages []Stage
+	log    *slog.Logger
+}
+
+func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
+	for _, st := range w.stages {
+		began := time.Now()
+		if err := st.Run(ctx, job.Args.Tenant, job.Args.MessageID); err != nil {
+			// Invalid input will not get better by retrying.
+			if code := ronghe.ErrorCode(err); code == ronghe.EINVALID || code == ronghe.EINTEGRITY || code == ronghe.ENOTFOUND {
+				w.log.ErrorContext(ctx, "pipeline stage failed for good", "stage", st.Name, "tenant", job.Args.Tenant, "message_id", job.Args.MessageID, "err", err)
+				return river.JobCancel(fmt.Errorf("%s: %w", st.Name, err))
+			}
+			return fmt.Errorf("%s: %w", st.Name, err)
+		}
+		w.log.InfoContext(ctx, "pipeline stage done", "stage", st.Name, "tenant", job.Args.Tenant, "message_id", job.Args.MessageID, "ms", time.Since(began).Milliseconds())
+	}
+	return nil
+}
+
+// Config wires a Pipeline.
+type Config struct {
+	// DB is the metadata database's pool and Dialect "sqlite" or
+	// "postgres"; DSN is its DSN (PostgreSQL needs its own pgx pool).
+	DB      *sql.DB
+	Dialect string
+	DSN     string
+	Stages  []Stage
+	// Workers is how many submissions are processed at once; 0 means 2.
+	Workers int
+	Logger  *slog.Logger
+}
+
+// client is what the pipeline needs of a River client, whichever driver.
+type client interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Pipeline is the durable job queue of accepted submissions.
+type Pipeline struct {
+	c     client
+	close func()
+}
+
+// Open migrates River's tables and builds the client; Start runs workers.
+func Open(ctx context.Context, cfg Config) (*Pipeline, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 2
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &processWorker{stages: cfg.Stages, log: cfg.Logger})
+	rc := &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:           workers,
+		Logger:            cfg.Logger,
+		MaxAttempts:       25,
+		JobTimeout:        time.Hour,
+		FetchPollInterval: 200 * time.Millisecond,
+	}
+	switch cfg.Dialect {
+	case "sqlite":
+		drv := riversqlite.New(cfg.DB)
+		if err := migrate(ctx, drv, cfg.Logger); err != nil {
+			return nil, err
+		}
+		c, err := river.NewClient(drv, rc)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		return &Pipeline{c: c, close: func() {}}, nil
+	case "postgres":
+		pool, err := pgxpool.New(ctx, cfg.DSN)
+		if err != nil {
+			return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "pipeline: cannot connect to PostgreSQL")
+		}
+		drv := riverpgxv5.New(pool)
+		if err := migrate(ctx, drv, cfg.Logger); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		c, err := river.NewClient(drv, rc)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		return &Pipeline{c: c, close: pool.Close}, nil
+	}
+	return nil, ronghe.Errorf(ronghe.EINVALID, "pipeline: unknown dialect %q", cfg.Dialect)
+}
+
+// migrate brings River's tables up to date; River serialises concurrent
+// migrators itself.
+func migrate[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], log *slog.Logger) error {
+	m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return ronghe.WrapError(ronghe.EUNAVAILABLE, err, "pipeline: cannot migrate the job tables")
+	}
+	return nil
+}
+
+// Start runs the workers until Stop.
+func (p *Pipeline) Start(ctx context.Context) error { return p.c.Start(ctx) }
+
+// Stop waits for running jobs to finish (or ctx to end) and releases the
+// pipeline's connections.
+func (p *Pipeline) Stop(ctx context.Context) error {
+	err := p.c.Stop(ctx)
+	p.close()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Enqueue schedules processing of an accepted submission. Enqueueing the
+// same submission again while its job exists is a no-op, so callers may
+// enqueue on every acceptance and again on start-up.
+func (p *Pipeline) Enqueue(ctx context.Context, tenant, messageID string) error {
+	_, err := p.c.Insert(ctx, ProcessArgs{Tenant: tenant, MessageID: messageID}, &river.InsertOpts{
+		UniqueOpts: river.UniqueOpts{ByArgs: true},
+	})
+	if err != nil {
+		return ronghe.WrapError(ronghe.EUNAVAILABLE, err, "pipeline: cannot enqueue "+messageID)
+	}
+	return nil
+}
