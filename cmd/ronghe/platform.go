@@ -19,7 +19,6 @@ import (
 	"github.com/ronghe/ronghe/exchange/upload"
 	"github.com/ronghe/ronghe/httpapi"
 	"github.com/ronghe/ronghe/sqlstore"
-	"github.com/ronghe/ronghe/tlog"
 )
 
 // platformConfig is everything `ronghe serve` and `ronghe demo` need to run
@@ -31,6 +30,10 @@ type platformConfig struct {
 	uploads string   // upload staging directory for non-file blob stores
 	hosts   []string // names in the server certificate
 	logger  *slog.Logger
+
+	// cluster is the log directory and, with PostgreSQL, this process's
+	// place among the serve processes (scaleout.go).
+	cluster clusterFlags
 }
 
 // platform is a running platform's components.
@@ -40,7 +43,7 @@ type platform struct {
 	info    *ronghe.PlatformInfo
 	blobs   *blobstore.Store
 	uploads *upload.Store
-	log     *tlog.Log
+	log     txLog
 	exch    *exchange.Service
 	api     *httpapi.Server
 	tls     *tls.Config
@@ -92,10 +95,7 @@ func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err err
 	if p.uploads, err = upload.New(upload.Config{Dir: staging, KEK: kek, Logger: cfg.logger}); err != nil {
 		return nil, err
 	}
-	if p.log, err = tlog.Open(ctx, tlog.Config{
-		Dir: filepath.Join(cfg.store.data, "log"), Origin: cfg.store.origin,
-		Ed25519: p.keys.edPrivate(), SM2: p.keys.smPrivate(), Logger: cfg.logger,
-	}); err != nil {
+	if p.log, err = openLog(ctx, cfg, p.db, p.keys); err != nil {
 		return nil, err
 	}
 	p.exch = exchange.New(exchange.Config{
@@ -203,6 +203,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "serve")
 	var cfg platformConfig
 	cfg.store.register(fs)
+	cfg.cluster.register(fs)
 	listen := fs.String("listen", envOr("RONGHE_LISTEN", "127.0.0.1:8443"), "address to serve HTTPS on")
 	fs.StringVar(&cfg.blob, "blob", os.Getenv("RONGHE_BLOB"), "blob store URL: file:///dir (default <data>/blobs) or s3://bucket?endpoint=…&region=…&use_path_style=true")
 	fs.StringVar(&cfg.kekFile, "kek-file", os.Getenv("RONGHE_KEK_FILE"), "key-encryption key file, kept apart from the data (default <data>/keys/kek.key)")
