@@ -12,7 +12,8 @@ import (
 // authenticate resolves the verified client certificate of the connection to
 // an institution and refuses the request with 401 when there is none, when
 // the certificate names no institution, or when the store does not know the
-// certificate, has it for another institution, or has revoked it. The tenant
+// certificate, has it for another institution, or has revoked it, or does
+// not know the institution. The tenant
 // is put in the request context for the handler (Tenant) and for the upload
 // store (set by the tenant hook).
 func (s *Server) authenticate(next http.Handler) http.Handler {
@@ -44,7 +45,18 @@ func (s *Server) authenticateEnterprise(next http.Handler) http.Handler {
 }
 
 func (s *Server) tenantOf(r *http.Request) (string, error) {
-	return s.partyOf(r, pki.InstitutionOf)
+	code, err := s.partyOf(r, pki.InstitutionOf)
+	if err != nil {
+		return "", err
+	}
+	// A certificate on record is not enough: its institution must be too
+	// (one never created, or removed since, is nobody).
+	if _, err := s.cfg.Institutions.FindInstitution(r.Context(), code); ronghe.ErrorCode(err) == ronghe.ENOTFOUND {
+		return "", ronghe.Errorf(ronghe.EUNAUTHORIZED, "client certificate names institution %s, which is not registered", code)
+	} else if err != nil {
+		return "", err
+	}
+	return code, nil
 }
 
 // partyOf maps the connection's verified client certificate to the party
