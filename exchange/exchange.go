@@ -264,14 +264,17 @@ func (s *Service) takeUpload(ctx context.Context, sub *ronghe.Submission, up *Up
 	}
 	key := BlobKey(sub.Tenant, sub.MessageID, up.File)
 	if err := s.cfg.Uploads.Promote(ctx, sub.Tenant, uploadID, key); err != nil {
-		// A concurrent caller (the request that finished the upload and a
-		// complete call, or two replicas) may have promoted it first: the
-		// upload is gone and its checked blob is in place.
-		if ronghe.ErrorCode(err) != ronghe.ENOTFOUND {
-			return err
-		}
+		// Only a checked file is ever stored under key, so a blob there is
+		// this file: a concurrent caller (the request that finished the
+		// upload and a complete call, or two replicas) promoted this upload
+		// first, or an earlier upload of the file was promoted before a crash
+		// let it be recorded and the sender sent the file again. Either way
+		// the file has arrived; a redundant upload is dropped.
 		if ok, serr := s.cfg.Uploads.Stored(ctx, key); serr != nil || !ok {
 			return err
+		}
+		if derr := s.cfg.Uploads.Discard(ctx, sub.Tenant, uploadID); derr != nil && ronghe.ErrorCode(derr) != ronghe.ENOTFOUND {
+			return derr
 		}
 	}
 	return s.cfg.Store.CompleteFile(ctx, sub.Tenant, sub.MessageID, up.File, key)

@@ -571,3 +571,34 @@ func TestMailbox(t *testing.T) {
 		}
 	})
 }
+
+// TestResentAfterUnrecordedPromotion: the server promoted a checked file
+// and stopped before recording it; the sender, seeing its upload gone, sends
+// the file again. The second upload is redundant, not a conflict.
+func TestResentAfterUnrecordedPromotion(t *testing.T) {
+	forBackends(t, func(t *testing.T, f *fixture) {
+		b := f.newBank(t, ronghe.SuiteINTL, nil)
+		files := someFiles("resent")
+		sub := f.submit(t, b, 1, files)
+		first := f.startUpload(t, b, sub.MessageID, "TXN.csv", files["TXN.csv"])
+		key := exchange.BlobKey(b.code, sub.MessageID, "TXN.csv")
+		if err := f.adapter.Promote(f.ctx, b.code, first, key); err != nil {
+			t.Fatal(err)
+		}
+		second := f.startUpload(t, b, sub.MessageID, "TXN.csv", files["TXN.csv"])
+		got, err := f.svc.FileUploaded(f.ctx, b.code, second)
+		if err != nil {
+			t.Fatalf("FileUploaded of the resent file: %v", err)
+		}
+		if got.Status != ronghe.SubmissionUploading || !got.Files[1].Done {
+			t.Fatalf("after the resent file: %+v", got.Files)
+		}
+		if _, err := f.uploads.Completed(upload.WithTenant(f.ctx, b.code), second); ronghe.ErrorCode(err) != ronghe.ENOTFOUND {
+			t.Fatalf("the redundant upload was kept: %v", err)
+		}
+		acc := f.uploadAll(t, b, sub.MessageID, batchFiles{"ACCT.csv": files["ACCT.csv"]})
+		if acc.Status != ronghe.SubmissionAccepted || !bytes.Equal(f.blobContent(t, key), files["TXN.csv"]) {
+			t.Fatalf("status %s", acc.Status)
+		}
+	})
+}
