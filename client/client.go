@@ -246,8 +246,9 @@ func (c *Client) upload(ctx context.Context, messageID string, f *SourceFile, up
 			if ronghe.ErrorCode(err) == ronghe.ENOTFOUND {
 				// The platform removes an upload once it has checked the
 				// file: stored if it matched the manifest, discarded if it
-				// did not. The submission's state says which.
-				v, serr := c.Submission(ctx, messageID)
+				// did not. Completing says which: it also records a file
+				// the platform stored but, cut short, did not note.
+				v, serr := c.Complete(ctx, messageID)
 				if serr != nil {
 					return serr
 				}
