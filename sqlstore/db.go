@@ -47,6 +47,12 @@ type DB struct {
 	sql *sql.DB
 	d   *dialect
 
+	// writeMu queues this process's SQLite write transactions in Go. SQLite
+	// has one writer; without the queue, concurrent BEGIN IMMEDIATEs wait in
+	// SQLite's busy handler, which sleeps 1, 2, 5 … 100 ms between tries
+	// while holding a pool connection that readers then lack.
+	writeMu sync.Mutex
+
 	// leaders holds the leader names this handle currently holds on SQLite,
 	// where leadership is decided inside the process (see TryLeader).
 	leaderMu sync.Mutex
@@ -195,6 +201,10 @@ func (db *DB) pool() conn { return conn{d: db.d, x: db.sql} }
 // COMMITTED on PostgreSQL) and commits it if fn returns nil. Errors that are
 // not already *ronghe.Error are classified as database errors of op.
 func (db *DB) inTx(ctx context.Context, op string, fn func(c conn) error) error {
+	if db.d == sqliteDialect {
+		db.writeMu.Lock()
+		defer db.writeMu.Unlock()
+	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return db.dbErr(op, err)
