@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,11 +26,19 @@ const (
 	MetaFile      = "file"
 )
 
+// creationWithUploadMax is the largest file sent in the request that creates
+// its upload; a larger one is created empty and sent by PATCH.
+const creationWithUploadMax = 1 << 20
+
 // Client is an institution's connection to the platform over mutual TLS.
 type Client struct {
 	p    *Profile
 	http *http.Client
 	base string
+
+	verifyOnce sync.Once
+	verify     *Verifier
+	verifyErr  error
 }
 
 // New returns a client for the profile. Only the profile's CA is trusted.
@@ -194,37 +203,6 @@ func (c *Client) Receipt(ctx context.Context, messageID string) (*evidence.Signe
 // platform already holds for it, from the offset the platform reports.
 func (c *Client) upload(ctx context.Context, messageID string, f *SourceFile, uploadID string, progress func(int64)) error {
 	const tusVersion = "1.0.0"
-	loc := ""
-	if uploadID != "" {
-		loc = c.base + "/v1/uploads/" + uploadID
-	} else {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/uploads/", nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Tus-Resumable", tusVersion)
-		req.Header.Set("Upload-Length", strconv.FormatInt(f.Size, 10))
-		req.Header.Set("Upload-Metadata", MetaMessageID+" "+base64.StdEncoding.EncodeToString([]byte(messageID))+","+
-			MetaFile+" "+base64.StdEncoding.EncodeToString([]byte(f.Name)))
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return ronghe.WrapError(ronghe.EUNAVAILABLE, err, "cannot create upload: "+err.Error())
-		}
-		if resp.StatusCode != http.StatusCreated {
-			defer resp.Body.Close()
-			return asError(resp)
-		}
-		resp.Body.Close()
-		loc = resp.Header.Get("Location")
-		if strings.HasPrefix(loc, "/") {
-			loc = c.base + loc
-		}
-	}
-	resumed := uploadID != ""
-	offset := int64(-1) // unknown: ask the server
-	if !resumed {
-		offset = 0
-	}
 	// told is how much of the file progress has been told of; after the
 	// platform reports an offset the count is moved there (backwards when
 	// the platform kept less than was sent), so the total stays the file's.
@@ -238,6 +216,62 @@ func (c *Client) upload(ctx context.Context, messageID string, f *SourceFile, up
 	at := func(pos int64) {
 		if d := pos - told.Load(); d != 0 {
 			tell(d)
+		}
+	}
+	loc := ""
+	resumed := uploadID != ""
+	sent := false       // the creation request carried the file
+	offset := int64(-1) // unknown: ask the server
+	if resumed {
+		loc = c.base + "/v1/uploads/" + uploadID
+	} else {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/uploads/", nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Tus-Resumable", tusVersion)
+		req.Header.Set("Upload-Length", strconv.FormatInt(f.Size, 10))
+		req.Header.Set("Upload-Metadata", MetaMessageID+" "+base64.StdEncoding.EncodeToString([]byte(messageID))+","+
+			MetaFile+" "+base64.StdEncoding.EncodeToString([]byte(f.Name)))
+		// A small file travels in the request that creates its upload (tus
+		// creation-with-upload): one round trip instead of two.
+		withBody := f.Size > 0 && f.Size <= creationWithUploadMax
+		if withBody {
+			rc, err := f.OpenAt(0)
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			req.Body = io.NopCloser(progressReader{ctx: ctx, r: io.LimitReader(rc, f.Size), progress: tell})
+			req.ContentLength = f.Size
+			req.Header.Set("Content-Type", "application/offset+octet-stream")
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return ronghe.WrapError(ronghe.EUNAVAILABLE, err, "cannot create upload: "+err.Error())
+		}
+		if resp.StatusCode != http.StatusCreated {
+			defer resp.Body.Close()
+			return asError(resp)
+		}
+		resp.Body.Close()
+		loc = resp.Header.Get("Location")
+		if strings.HasPrefix(loc, "/") {
+			loc = c.base + loc
+		}
+		offset = 0
+		if withBody {
+			sent = true
+			// The platform keeps what it reports; the rest is sent again.
+			o, err := strconv.ParseInt(resp.Header.Get("Upload-Offset"), 10, 64)
+			if err != nil || o < 0 || o > f.Size {
+				o = -1 // ask
+			} else {
+				at(o)
+			}
+			if offset = o; offset == f.Size {
+				return nil
+			}
 		}
 	}
 	for attempt := 0; ; {
@@ -271,7 +305,7 @@ func (c *Client) upload(ctx context.Context, messageID string, f *SourceFile, up
 			offset = o
 			at(offset)
 		}
-		if offset == f.Size && resumed {
+		if offset == f.Size && (resumed || sent) {
 			return nil
 		}
 		next, err := c.patch(ctx, loc, f, offset, tell)
@@ -436,16 +470,34 @@ func (c *Client) Submit(ctx context.Context, path string, opt SubmitOptions) (*S
 		return nil, ronghe.Errorf(ronghe.EUNAVAILABLE, "submission %s is still %s; run submit again to resume", m.MessageID, view.Status)
 	}
 	res := &SubmitResult{Manifest: m, View: view}
-	if res.Receipt, err = c.Receipt(ctx, m.MessageID); err != nil {
+	// An accepted submission's view carries its receipt, checked below like
+	// one fetched on its own.
+	if len(view.Receipt) > 0 {
+		res.Receipt, err = evidence.Parse(view.Receipt)
+	} else {
+		res.Receipt, err = c.Receipt(ctx, m.MessageID)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if c.p.Pinned != nil {
-		if _, err := VerifyReceipt(res.Receipt, c.p.Pinned); err != nil {
+		v, err := c.verifier()
+		if err != nil {
+			return res, err
+		}
+		if _, err := v.Receipt(res.Receipt); err != nil {
 			return res, err
 		}
 		res.Verified = true
 	}
 	return res, nil
+}
+
+// verifier returns the verifier of the profile's pinned platform identity,
+// built once.
+func (c *Client) verifier() (*Verifier, error) {
+	c.verifyOnce.Do(func() { c.verify, c.verifyErr = NewVerifier(c.p.Pinned) })
+	return c.verify, c.verifyErr
 }
 
 // Message is a mailbox message as fetched.
