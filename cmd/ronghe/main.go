@@ -55,7 +55,7 @@ func main() {
 	defer stop()
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	slog.SetDefault(e.logger)
-	os.Exit(run(ctx, e, os.Args[1:]))
+	os.Exit(withProfile(func() int { return run(ctx, e, os.Args[1:]) }))
 }
 
 // run executes one command line and returns the process exit code: 0 on
