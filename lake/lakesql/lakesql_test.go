@@ -405,4 +405,3 @@ func TestAsOfQuery(t *testing.T) {
 		t.Fatalf("current count %v, want %d", got, all)
 	}
 }
-
