@@ -77,6 +77,12 @@ type Config struct {
 	// their own; DefaultMaxFileBytes likewise for one file.
 	DefaultQuotaBytes   int64
 	DefaultMaxFileBytes int64
+	// BeforeAccept, if set, is called once all files of a submission have
+	// checked out and before it is accepted: the platform enqueues the
+	// submission's processing there, so that an accepted submission can never
+	// be left unprocessed by a crash (the processing waits for acceptance).
+	// An error stops the acceptance; the sender's retry repeats both.
+	BeforeAccept func(ctx context.Context, tenant, messageID string) error
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -357,6 +363,11 @@ func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*rong
 	m, err := ParseManifest(sub.Manifest)
 	if err != nil {
 		return nil, err
+	}
+	if s.cfg.BeforeAccept != nil {
+		if err := s.cfg.BeforeAccept(ctx, tenant, messageID); err != nil {
+			return nil, err
+		}
 	}
 	now := s.now()
 	leaf := tlog.Event{Kind: tlog.KindSubmissionAccepted, Tenant: tenant, MessageID: messageID, Digest: sub.ManifestDigest, Time: now}.Leaf()

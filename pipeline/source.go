@@ -41,7 +41,8 @@ func OpenBatch(ctx context.Context, subs Submissions, blobs Blobs, tenant, messa
 		return nil, err
 	}
 	if sub.Status != ronghe.SubmissionAccepted {
-		return nil, ronghe.Errorf(ronghe.EINVALID, "submission %s is not accepted", messageID)
+		// Processing is enqueued just before acceptance: wait for it.
+		return nil, ronghe.Errorf(ronghe.EUNAVAILABLE, "submission %s is not accepted yet", messageID)
 	}
 	m, err := exchange.ParseManifest(sub.Manifest)
 	if err != nil {

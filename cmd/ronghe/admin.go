@@ -61,7 +61,7 @@ func envOr(name, def string) string {
 
 func runAdmin(ctx context.Context, e *env, args []string) error {
 	if len(args) < 2 {
-		return usagef("usage: ronghe admin institution add|list | key rotate|revoke | cert issue|revoke [flags]")
+		return usagef("usage: ronghe admin institution add|list | enterprise add | key rotate|revoke | cert issue|revoke [flags]")
 	}
 	switch args[0] + " " + args[1] {
 	case "institution add":
@@ -76,6 +76,8 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		return adminCertIssue(ctx, e, args[2:])
 	case "cert revoke":
 		return adminCertRevoke(ctx, e, args[2:])
+	case "enterprise add":
+		return adminEnterpriseAdd(ctx, e, args[2:])
 	}
 	return usagef("unknown admin command %q", args[0]+" "+args[1])
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/ronghe/ronghe"
 	"github.com/ronghe/ronghe/client"
 	"github.com/ronghe/ronghe/gen"
+	"github.com/ronghe/ronghe/report"
 	"github.com/ronghe/ronghe/rrs"
 	"golang.org/x/sync/errgroup"
 )
@@ -36,7 +37,23 @@ type demoResult struct {
 	Consistent    bool           `json:"log_consistent_with_first_checkpoint"`
 	Replay        string         `json:"replay"`
 	Refusals      map[string]int `json:"refusals"`
+	Report        *demoReport    `json:"report,omitempty"`
 	SubmitSeconds float64        `json:"submit_seconds"`
+}
+
+// demoReport is what the demo's loan officer saw.
+type demoReport struct {
+	Enterprise   string `json:"enterprise"`
+	Name         string `json:"name"`
+	Grantee      string `json:"grantee"`
+	Institutions int    `json:"institutions"`
+	Months       int    `json:"months"`
+	InflowCNY    string `json:"inflow_cny"`
+	OutflowCNY   string `json:"outflow_cny"`
+	Verified     bool   `json:"signature_verified"`
+	RefusedOther bool   `json:"other_bank_refused"`
+	QueryRecords int    `json:"query_records_seen_by_enterprise"`
+	HTMLBytes    int    `json:"html_bytes"`
 }
 
 type demoBank struct {
@@ -253,6 +270,16 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	res.LogSize, res.Consistent = last.Size, true
 	say("7. %d evidence bundles verified offline; log grew from %d to %d entries and the consistency proof verifies", res.Evidence, first.Size, last.Size)
 
+	// 8. Use without seeing: an enterprise authorizes a bank, the bank gets
+	// the cross-bank flow report, another bank is refused, the enterprise
+	// sees both queries.
+	if res.Report, err = demoFlowReport(ctx, p, &region, sum, server, work, res, clients); err != nil {
+		return err
+	}
+	say("8. %s %s authorized %s; its flow report over %d institutions and %d months (CNY inflow %s, outflow %s) verified; %s was refused; the enterprise sees %d query records",
+		res.Report.Enterprise, res.Report.Name, res.Report.Grantee, res.Report.Institutions, res.Report.Months, res.Report.InflowCNY,
+		res.Report.OutflowCNY, res.Institutions[1].Code, res.Report.QueryRecords)
+
 	if *asJSON {
 		return printJSON(e.stdout, res)
 	}
@@ -376,4 +403,78 @@ func copyDir(src, dst string) error {
 		}
 	}
 	return nil
+}
+
+// demoFlowReport runs the authorization-first flow report of step 8.
+func demoFlowReport(ctx context.Context, p *platform, region *gen.RegionFile, sum *gen.Summary, server, work string, res *demoResult, clients map[string]*client.Client) (*demoReport, error) {
+	// The pipeline maintains the aggregates as batches are accepted; wait
+	// until it has applied every batch.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var n int
+		if err := p.db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM flow_days").Scan(&n); err != nil {
+			return nil, err
+		}
+		if n >= res.Batches {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("pipeline applied %d of %d batches", n, res.Batches)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The enterprise with accounts at the most institutions.
+	best, bestInsts := 0, 0
+	for i, e := range region.Enterprises {
+		insts := map[string]bool{}
+		for _, a := range e.Accounts {
+			insts[a.InstCode] = true
+		}
+		if len(insts) > bestInsts {
+			best, bestInsts = i, len(insts)
+		}
+	}
+	ent := region.Enterprises[best]
+	prof, err := onboardEnterprise(ctx, p.db, p.keys, ent.USCC, ent.Name, ronghe.SuiteGM, server, filepath.Join(work, "profiles", ent.USCC))
+	if err != nil {
+		return nil, err
+	}
+	ec, err := client.New(prof)
+	if err != nil {
+		return nil, err
+	}
+	bank, other := res.Institutions[0].Code, res.Institutions[1].Code
+	auth, err := ec.Authorize(ctx, bank, ronghe.PurposeLoanApplication, time.Now().Add(-time.Minute), time.Now().AddDate(0, 6, 0))
+	if err != nil {
+		return nil, err
+	}
+	req := report.Request{Enterprise: ent.USCC, AuthorizationID: auth.ID, Purpose: ronghe.PurposeLoanApplication,
+		From: sum.Start.Period().String(), To: sum.End.Period().String()}
+	rep, _, err := clients[bank].FlowReport(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	page, err := clients[bank].FlowReportHTML(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(work, "flow-report.html"), page, 0o644); err != nil {
+		return nil, err
+	}
+	_, _, err = clients[other].FlowReport(ctx, req)
+	if ronghe.ErrorCode(err) != ronghe.EFORBIDDEN {
+		return nil, fmt.Errorf("a bank without authorization was not refused: %v", err)
+	}
+	recs, err := ec.QueryRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dr := &demoReport{Enterprise: ent.USCC, Name: ent.Name, Grantee: bank, Institutions: rep.Institutions, Months: rep.Months,
+		Verified: true, RefusedOther: true, QueryRecords: len(recs), HTMLBytes: len(page)}
+	for _, c := range rep.Currencies {
+		if c.Currency == "CNY" {
+			dr.InflowCNY, dr.OutflowCNY = c.Total.Inflow.String(), c.Total.Outflow.String()
+		}
+	}
+	return dr, nil
 }

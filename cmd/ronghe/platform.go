@@ -18,6 +18,9 @@ import (
 	"github.com/ronghe/ronghe/exchange"
 	"github.com/ronghe/ronghe/exchange/upload"
 	"github.com/ronghe/ronghe/httpapi"
+	"github.com/ronghe/ronghe/pipeline"
+	"github.com/ronghe/ronghe/policy"
+	"github.com/ronghe/ronghe/report"
 	"github.com/ronghe/ronghe/sqlstore"
 )
 
@@ -45,6 +48,9 @@ type platform struct {
 	uploads *upload.Store
 	log     txLog
 	exch    *exchange.Service
+	policy  *policy.Service
+	reports *report.Service
+	pipe    *pipeline.Pipeline
 	api     *httpapi.Server
 	tls     *tls.Config
 	logger  *slog.Logger
@@ -98,6 +104,9 @@ func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err err
 	if p.log, err = openLog(ctx, cfg, p.db, p.keys); err != nil {
 		return nil, err
 	}
+	if err := p.openServices(ctx, cfg); err != nil {
+		return nil, err
+	}
 	p.exch = exchange.New(exchange.Config{
 		Institutions: p.db,
 		Store:        p.db,
@@ -106,6 +115,7 @@ func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err err
 		LogOrigin:    cfg.store.origin,
 		Signers:      p.keys.signers(),
 		Platform:     p.info,
+		BeforeAccept: p.pipe.Enqueue,
 		Logger:       cfg.logger,
 	})
 	if p.api, err = httpapi.NewServer(httpapi.Config{
@@ -114,6 +124,8 @@ func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err err
 		Uploads:      p.uploads,
 		LogHandler:   p.log.Handler(),
 		PlatformKeys: *p.info,
+		Reports:      p.reports,
+		Policy:       p.policy,
 		Logger:       cfg.logger,
 	}); err != nil {
 		return nil, err
@@ -142,6 +154,16 @@ func (p *platform) serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
 	}
+	if err := p.pipe.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := p.pipe.Stop(sctx); err != nil {
+			p.logger.Warn("stopping the pipeline", "err", err)
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ServeTLS(ln, "", "") }()
 	select {

@@ -1,0 +1,71 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ronghe/ronghe"
+	"github.com/ronghe/ronghe/sqlstore"
+	"github.com/ronghe/ronghe/sqlstore/sqltest"
+)
+
+// runPipeline opens a pipeline on a fresh store whose one stage records
+// calls, failing the first fail calls with a retryable error.
+func testPipeline(t *testing.T, dsn string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	db, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mu sync.Mutex
+	runs := map[string]int{}
+	done := make(chan string, 16)
+	fail := 1
+	stage := Stage{Name: "record", Run: func(ctx context.Context, tenant, id string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		runs[id]++
+		if id == "m2" && fail > 0 {
+			fail--
+			return ronghe.Errorf(ronghe.EUNAVAILABLE, "not yet")
+		}
+		done <- id
+		return nil
+	}}
+	p, err := Open(ctx, Config{DB: db.SQL(), Dialect: db.Dialect(), DSN: dsn, Stages: []Stage{stage}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(context.Background())
+	for _, id := range []string{"m1", "m2", "m1"} { // m1 twice: one job
+		if err := p.Enqueue(ctx, "B1000000000001", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]bool{}
+	for len(got) < 2 {
+		select {
+		case id := <-done:
+			got[id] = true
+		case <-ctx.Done():
+			t.Fatalf("jobs not worked: %v", got)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if runs["m1"] != 1 || runs["m2"] != 2 {
+		t.Fatalf("runs %v, want m1 once and m2 twice (one retry)", runs)
+	}
+	_ = errors.New
+}
+
+func TestPipelineSQLite(t *testing.T)   { testPipeline(t, sqltest.SQLite(t)) }
+func TestPipelinePostgres(t *testing.T) { testPipeline(t, sqltest.Postgres(t)) }
