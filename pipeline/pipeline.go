@@ -33,6 +33,11 @@ type Stage struct {
 	Run func(ctx context.Context, tenant, messageID string) error
 }
 
+// ErrSkipRest, returned (possibly wrapped) by a stage, completes the job
+// without running the later stages: validation returns it for a rejected
+// batch, which must not reach the aggregates or the lake.
+var ErrSkipRest = errors.New("pipeline: skip the remaining stages")
+
 // ProcessArgs is the job of processing one accepted submission.
 type ProcessArgs struct {
 	Tenant    string `json:"tenant"`
@@ -51,7 +56,12 @@ type processWorker struct {
 func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
 	for _, st := range w.stages {
 		began := time.Now()
-		if err := st.Run(ctx, job.Args.Tenant, job.Args.MessageID); err != nil {
+		err := st.Run(ctx, job.Args.Tenant, job.Args.MessageID)
+		if errors.Is(err, ErrSkipRest) {
+			w.log.InfoContext(ctx, "pipeline stops after stage", "stage", st.Name, "tenant", job.Args.Tenant, "message_id", job.Args.MessageID, "reason", err)
+			return nil
+		}
+		if err != nil {
 			// Invalid input will not get better by retrying.
 			if code := ronghe.ErrorCode(err); code == ronghe.EINVALID || code == ronghe.EINTEGRITY || code == ronghe.ENOTFOUND {
 				w.log.ErrorContext(ctx, "pipeline stage failed for good", "stage", st.Name, "tenant", job.Args.Tenant, "message_id", job.Args.MessageID, "err", err)
