@@ -108,6 +108,18 @@ func (r *IngestResult) Changed() bool {
 // again after another writer committed first.
 const maxCommitAttempts = 5
 
+// Source is a batch to ingest: a batch directory or zip (*rrs.Batch), or an
+// accepted submission read from the encrypted blob store (the pipeline's
+// batch). Open returns a reader whose record type is that of the batch's
+// RRS-1 version.
+type Source interface {
+	ID() rrs.BatchID
+	Has(t rrs.Type) bool
+	Open(t rrs.Type) (*rrs.Reader, error)
+}
+
+var _ Source = (*rrs.Batch)(nil)
+
 // Ingest lands batch b in the lake, one Iceberg transaction per record type,
 // exactly once: a record type whose table already holds this batch (its
 // marker is in the current snapshot lineage) is skipped; a batch whose
@@ -117,19 +129,10 @@ const maxCommitAttempts = 5
 // for are treated as empty, so a correction without FXP.csv removes the
 // FXP rows of the version it corrects. Ingest may be repeated after any
 // failure; each table converges to the latest version.
-func (l *Lake) Ingest(ctx context.Context, b *rrs.Batch, lin Lineage) (*IngestResult, error) {
+func (l *Lake) Ingest(ctx context.Context, b Source, lin Lineage) (*IngestResult, error) {
 	id := b.ID()
 	if err := id.Valid(); err != nil {
 		return nil, err
-	}
-	if b.Spec().Standard != l.cfg.Spec.Standard {
-		return nil, ronghe.Errorf(ronghe.EUNSUPPORTED, "lake: batch is %s, the lake holds %s", b.Spec().Standard, l.cfg.Spec.Standard)
-	}
-	for _, rt := range b.Spec().Types {
-		if l.cfg.Spec.Record(rt.Type) == nil {
-			return nil, ronghe.Errorf(ronghe.EUNSUPPORTED, "lake: record type %s of RRS-1 %s has no table; open the lake with that version",
-				rt.Type, b.Spec().Version)
-		}
 	}
 	lv, err := lineageValuesOf(id, lin)
 	if err != nil {
@@ -201,7 +204,7 @@ func batchFilter(id rrs.BatchID) iceberg.BooleanExpression {
 
 // ingestTable lands record type t of batch b, retrying when a concurrent
 // writer moved the table between our check and our commit.
-func (l *Lake) ingestTable(ctx context.Context, b *rrs.Batch, t rrs.Type, lin Lineage, lv lineageValues, ex *existing, top int) (TableResult, error) {
+func (l *Lake) ingestTable(ctx context.Context, b Source, t rrs.Type, lin Lineage, lv lineageValues, ex *existing, top int) (TableResult, error) {
 	mu := l.tableLock(t)
 	mu.Lock()
 	defer mu.Unlock()
@@ -255,7 +258,7 @@ func headID(tbl *table.Table) int64 {
 // ingestTableOnce makes one attempt. ex, when not nil, is what the table
 // held for the institution and date when Ingest began (used if the table
 // has not moved since); top is the highest version in any table then.
-func (l *Lake) ingestTableOnce(ctx context.Context, b *rrs.Batch, t rrs.Type, lin Lineage, lv lineageValues, ex *existing, top int) (TableResult, error) {
+func (l *Lake) ingestTableOnce(ctx context.Context, b Source, t rrs.Type, lin Lineage, lv lineageValues, ex *existing, top int) (TableResult, error) {
 	tr := TableResult{Type: t}
 	id := b.ID()
 	digest := hex.EncodeToString(lin.ManifestDigest)
@@ -285,20 +288,18 @@ func (l *Lake) ingestTableOnce(ctx context.Context, b *rrs.Batch, t rrs.Type, li
 			"table", TableName(t), "batch", lv.batch)
 	}
 
-	var src *rrs.Reader
-	if b.Has(t) {
-		if src, err = b.Open(t); err != nil {
-			return tr, err
-		}
-		defer src.Close()
-	}
-	batchRT, err := recordType(b.Spec(), t)
+	var rs rowSource
+	batchRT, err := recordType(l.cfg.Spec, t)
 	if err != nil {
 		return tr, err
 	}
-	var rs rowSource
-	if src != nil {
-		rs = src
+	if b.Has(t) {
+		src, err := b.Open(t)
+		if err != nil {
+			return tr, err
+		}
+		defer src.Close()
+		rs, batchRT = src, src.Type()
 	}
 	conv, err := newRowConverter(rs, batchRT, tbl.Schema(), lv, l.batchRows)
 	if err != nil {
