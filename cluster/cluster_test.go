@@ -491,3 +491,34 @@ func TestRecordCacheIsBounded(t *testing.T) {
 		t.Fatal("oldest record kept")
 	}
 }
+
+// TestNodeCertificateRenewal: the node's certificate is reissued in memory
+// once two thirds of its validity have passed, so a node that runs for
+// longer than the validity never presents an expired certificate.
+func TestNodeCertificateRenewal(t *testing.T) {
+	ca, err := pki.LoadOrCreateCA(t.TempDir(), "Ronghe test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := &certSource{ca: ca, id: "node-a", validity: 3 * time.Hour, now: func() time.Time { return now }}
+	first, err := s.get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := pki.NodeOf(first.Leaf); err != nil || id != "node-a" {
+		t.Fatalf("certificate names %q, %v", id, err)
+	}
+	now = now.Add(119 * time.Minute)
+	if again, _ := s.get(); again != first {
+		t.Fatal("certificate reissued before two thirds of its validity")
+	}
+	now = now.Add(2 * time.Minute)
+	renewed, err := s.get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renewed == first || renewed.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) == 0 {
+		t.Fatal("certificate not reissued after two thirds of its validity")
+	}
+}
