@@ -137,6 +137,7 @@ type Node struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	pause  time.Time // no campaign before this, after a failed takeover
+	warned time.Time // when a failed campaign was last logged
 
 	closeOnce sync.Once
 }
@@ -287,11 +288,15 @@ func (n *Node) campaign() {
 	release, ok, err := n.cfg.DB.TryLeader(ctx, LockName)
 	cancel()
 	if err != nil {
-		if n.ctx.Err() == nil {
+		// While the database is down every campaign fails; say so now and
+		// then, not twice a second.
+		if n.ctx.Err() == nil && time.Since(n.warned) > time.Minute {
+			n.warned = time.Now()
 			n.log.Warn("cluster: campaign for the log failed", slog.Any("err", err))
 		}
 		return
 	}
+	n.warned = time.Time{}
 	if !ok {
 		return
 	}
