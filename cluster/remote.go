@@ -117,7 +117,9 @@ func (n *Node) InclusionProof(ctx context.Context, index, size uint64) ([][]byte
 // the leader. It re-resolves the leader and retries while no leader answers,
 // for up to LeaderWait: a call that certainly did nothing (no connection, a
 // peer that is not the leader, an answer "not the leader") is always
-// retried; any other failure is retried only for idempotent operations.
+// retried; a call sent but not answered, or answered EUNAVAILABLE, is retried
+// only if the operation is idempotent (not an append); any other answer is
+// returned as it is.
 func (n *Node) do(ctx context.Context, idempotent bool, local func(*tlog.Log) error, remote func(*target) error) error {
 	deadline := time.Now().Add(n.cfg.LeaderWait)
 	var stale *target
