@@ -168,7 +168,7 @@ func (l *Lake) Ingest(ctx context.Context, b Source, lin Lineage) (*IngestResult
 		}
 		res.Tables = append(res.Tables, tr)
 	}
-	l.log.Info("lake: ingested", "batch", res.Batch, "rows", res.Rows(), "changed", res.Changed())
+	l.log.Debug("lake: ingested", "batch", res.Batch, "rows", res.Rows(), "changed", res.Changed())
 	return res, nil
 }
 

@@ -47,6 +47,9 @@ func commands() []command {
 		{"verify", "verify a receipt or evidence bundle offline", runVerify},
 		{"gen", "generate a synthetic region of RRS-1 batches", runGen},
 		{"demo", "run the platform, onboard three banks, submit and verify, in a temp directory", runDemo},
+		{"catalog", "the lake's data catalog: tables, columns, levels, PI, rows, freshness", runCatalog},
+		{"sql", "governed, logged read-only SQL over the lake for the operator's staff", runSQL},
+		{"lake", "lake maintenance: ingest, compact, expire, orphans", runLake},
 	}
 }
 
