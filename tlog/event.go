@@ -32,6 +32,11 @@ const (
 	KindKeyRegistered = "key.registered"
 	// KindKeyRevoked: a participant's signing key was revoked.
 	KindKeyRevoked = "key.revoked"
+	// KindDisputeRegistered: an enterprise disputed reported data (异议).
+	KindDisputeRegistered = "dispute.registered"
+	// KindDisputeResolved: a dispute was resolved by a correction batch or
+	// the reporting institution's signed answer.
+	KindDisputeResolved = "dispute.resolved"
 )
 
 // kinds is the closed set of event kinds a v1 leaf may carry.
@@ -44,6 +49,8 @@ var kinds = map[string]bool{
 	KindQueryRecorded:           true,
 	KindKeyRegistered:           true,
 	KindKeyRevoked:              true,
+	KindDisputeRegistered:       true,
+	KindDisputeResolved:         true,
 }
 
 // DigestSize is the length of the digest an event commits to: SM3 and SHA-256,
