@@ -16,6 +16,8 @@
 #   SUITE        INTL, GM or mixed (default mixed: banks alternate)
 #   SIZE         bytes per file (default 1024)
 #   PEER_N       appends per tlog benchmark run (default 20000)
+#   MAX_TIME     stop starting submissions after this long (Go duration, e.g. 10m)
+#                and report those made; default no limit
 #   PROFILE      1: the server writes a Go CPU profile; its top entries are printed
 #   WORK         scratch directory (default: a temporary one, removed)
 set -euo pipefail
@@ -43,6 +45,7 @@ P1=$(peer)
 
 args=(-ronghe "$BIN/ronghe" -n "$N" -concurrency "$CONCURRENCY" -banks "$BANKS" -suite "$SUITE" -size "$SIZE" -json)
 if [ -n "${WORK:-}" ]; then args+=(-work "$WORK" -keep); fi
+if [ -n "${MAX_TIME:-}" ]; then args+=(-max-time "$MAX_TIME"); fi
 if [ "${PROFILE:-0}" = 1 ]; then args+=(-cpuprofile "$BIN/server.pprof"); fi
 echo ">> ronghe: $N submissions of $SIZE B, concurrency $CONCURRENCY, $BANKS banks ($SUITE)" >&2
 set +e
@@ -69,6 +72,7 @@ printf '%-52s %12.0f %9s %9s %9s\n' "ronghe submit (sign, upload, log, verified 
 printf '%-52s %12s %9s %9s %9s\n' "peer: Tessera append+checkpoint (tlog, before)" "$(echo "$P1" | cut -d' ' -f1)" "$(echo "$P1" | cut -d' ' -f2)" "$(echo "$P1" | cut -d' ' -f3)" "-"
 printf '%-52s %12s %9s %9s %9s\n' "peer: Tessera append+checkpoint (tlog, after)" "$(echo "$P2" | cut -d' ' -f1)" "$(echo "$P2" | cut -d' ' -f2)" "$(echo "$P2" | cut -d' ' -f3)" "-"
 echo
+[ -z "$(j stopped)" ] || echo "stopped early ($(j stopped)): $(j submissions) of $(j requested) made"
 echo "submissions $(j submissions) (failed $(j failed)), $(j banks) banks ($(j suite)), concurrency $(j concurrency), $(j seconds | awk '{ printf "%.0f", $1 }') s"
 echo "server CPU $(j server_cpu_s | awk '{ printf "%.1f", $1 }') s ($(awk -v c="$(j server_cpu_s)" -v n="$(j submissions)" 'BEGIN { printf "%.2f", c * 1000 / n }') ms/message), peak RSS $(j server_peak_rss_mb | awk '{ printf "%.0f", $1 }') MB;" \
 	"client CPU $(awk -v c="$(j client_cpu_s)" -v n="$(j submissions)" 'BEGIN { printf "%.2f", c * 1000 / n }') ms/message"

@@ -56,10 +56,13 @@ type config struct {
 	perf        string
 	cpuprofile  string
 	clientprof  string
+	maxTime     time.Duration
 }
 
 // Result is what one run measured.
 type Result struct {
+	Requested    int     `json:"requested"`
+	Stopped      string  `json:"stopped,omitempty"`
 	Submissions  int     `json:"submissions"`
 	Failed       int64   `json:"failed"`
 	Banks        int     `json:"banks"`
@@ -94,6 +97,7 @@ func main() {
 	flag.DurationVar(&c.progress, "progress", 10*time.Second, "progress line interval on stderr (0: none)")
 	flag.StringVar(&c.serverArgs, "server-args", "", "extra space-separated arguments for ronghe serve")
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "have the server write its Go CPU profile here (RONGHE_CPUPROFILE; covers the whole server run)")
+	flag.DurationVar(&c.maxTime, "max-time", 0, "stop starting submissions after this long and report those made (0: no limit)")
 	flag.StringVar(&c.clientprof, "clientprofile", "", "write this program's (the clients') Go CPU profile of the submissions here")
 	flag.StringVar(&c.perf, "perf", "", "record the server's CPU profile with `perf record -g` into this file during the submissions")
 	flag.Parse()
@@ -108,6 +112,9 @@ func main() {
 		json.NewEncoder(os.Stdout).Encode(res)
 	} else {
 		fmt.Printf("small messages: %d submissions of %d B, %d banks (%s), concurrency %d\n", res.Submissions, res.Bytes, res.Banks, res.Suite, res.Concurrency)
+		if res.Stopped != "" {
+			fmt.Printf("  stopped early (%s) after %d of %d\n", res.Stopped, res.Submissions, res.Requested)
+		}
 		fmt.Printf("  %.0f receipted messages/s (%.1f s); latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms\n",
 			res.PerSecond, res.Seconds, res.P50ms, res.P90ms, res.P99ms, res.P999ms, res.Maxms)
 		fmt.Printf("  server CPU %.1f s (%.2f ms/message), peak RSS %.0f MB; client CPU %.1f s (%.2f ms/message); failed %d\n",
@@ -254,7 +261,7 @@ func run(ctx context.Context, c config) (*Result, error) {
 	}
 	for w := range c.concurrency {
 		wg.Go(func() {
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && (c.maxTime <= 0 || time.Since(start) < c.maxTime) {
 				i := int(next.Add(1)) - 1
 				if i >= c.n {
 					return
@@ -264,6 +271,9 @@ func run(ctx context.Context, c config) (*Result, error) {
 				d := time.Since(t0)
 				if err == nil && !res.Verified {
 					err = errors.New("receipt not verified (no pinned platform keys)")
+				}
+				if err != nil && ctx.Err() != nil {
+					return // interrupted: not a failure of the submission
 				}
 				if err != nil {
 					failed.Add(1)
@@ -278,11 +288,15 @@ func run(ctx context.Context, c config) (*Result, error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	close(stopProgress)
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	stopped := ""
+	if ctx.Err() != nil {
+		stopped = "interrupted"
+	} else if int(done.Load()+failed.Load()) < c.n {
+		stopped = "max-time reached"
 	}
 	res := &Result{
-		Submissions: c.n, Failed: failed.Load(), Banks: c.banks, Suite: c.suite, Concurrency: c.concurrency, Bytes: c.size,
+		Requested: c.n, Stopped: stopped,
+		Submissions: int(done.Load() + failed.Load()), Failed: failed.Load(), Banks: c.banks, Suite: c.suite, Concurrency: c.concurrency, Bytes: c.size,
 		Seconds: elapsed.Seconds(), PerSecond: float64(done.Load()) / elapsed.Seconds(),
 		ClientCPU: clientCPU() - cpu0,
 	}
