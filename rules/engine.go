@@ -1,0 +1,644 @@
+package rules
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/ronghe/ronghe"
+	"github.com/ronghe/ronghe/rrs"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// RuleSet is the rule book to check with; nil loads the embedded rule
+	// set of the current RRS-1 version.
+	RuleSet *RuleSet
+	// HistoryPath is the DuckDB database file that keeps the history later
+	// batches are checked against; "" keeps it in memory for the Engine's
+	// lifetime.
+	HistoryPath string
+	// Encoding is the encoding of batches given by path; "" means UTF-8
+	// (RRS-1 §1: checked offline, a batch is UTF-8 unless the checker is
+	// told otherwise).
+	Encoding rrs.Encoding
+	// Threads is the number of DuckDB worker threads; 0 means GOMAXPROCS.
+	Threads int
+	// WindowBytes bounds how much CSV one window of a Run stages at once
+	// (whole business dates; a date larger than the bound is one window);
+	// 0 means DefaultWindowBytes.
+	WindowBytes int64
+	// OneShot says nobody reads the history after Run returns: the last
+	// window's batches are not recorded. validate without --history uses it.
+	OneShot bool
+	// Logger receives debug timings; nil means slog.Default().
+	Logger *slog.Logger
+	// Progress, when set, is called as the run advances; calls are
+	// serialised.
+	Progress func(Progress)
+}
+
+// DefaultWindowBytes is the default staging window: about 10 million TXN
+// rows with their other files.
+const DefaultWindowBytes = 3 << 30
+
+// Progress reports how far a Run is.
+type Progress struct {
+	// Phase is "stage" (reading files), "check" (running the checks) or
+	// "record" (recording the history).
+	Phase string
+	// Window and Windows count the run's windows (1-based).
+	Window, Windows int
+	// Done and Total count files staged in the stage phase and statements
+	// run in the check phase.
+	Done, Total int
+}
+
+// Summary describes a finished Run.
+type Summary struct {
+	Batches  int              `json:"batches"`
+	Windows  int              `json:"windows"`
+	Rows     map[string]int64 `json:"rows"`
+	Findings map[string]int   `json:"findings"`
+	Stage    time.Duration    `json:"stage_ns"`
+	Check    time.Duration    `json:"check_ns"`
+	Record   time.Duration    `json:"record_ns"`
+}
+
+// Engine checks RRS-1 batches against a rule set, offline and on the
+// server alike: batches are checked in processing order (business date, seq,
+// institution) against the history of the batches before them, which the
+// Engine keeps in its DuckDB database. An Engine is not safe for concurrent
+// use.
+type Engine struct {
+	opts   Options
+	plan   *plan
+	db     *sql.DB
+	conn   *sql.Conn
+	log    *slog.Logger
+	jobs   sync.Map // int64 → *stageJob
+	nextID atomic.Int64
+	closed bool
+}
+
+// New opens an Engine: the DuckDB database (HistoryPath or in memory), the
+// history tables, and the compiled rule set, which it checks by running it
+// once on empty data so a broken rule fails here rather than mid-run.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.RuleSet == nil {
+		rs, err := Load("")
+		if err != nil {
+			return nil, err
+		}
+		opts.RuleSet = rs
+	}
+	if opts.Encoding == "" {
+		opts.Encoding = rrs.UTF8
+	}
+	if !opts.Encoding.Valid() {
+		return nil, ronghe.Errorf(ronghe.EUNSUPPORTED, "encoding %q is not allowed by RRS-1 (UTF-8, GB18030)", opts.Encoding)
+	}
+	if opts.Threads <= 0 {
+		opts.Threads = runtime.GOMAXPROCS(0)
+	}
+	if opts.WindowBytes <= 0 {
+		opts.WindowBytes = DefaultWindowBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	p, err := compile(opts.RuleSet)
+	if err != nil {
+		return nil, ronghe.WrapError(ronghe.EINVALID, err, err.Error())
+	}
+	e := &Engine{opts: opts, plan: p, log: opts.Logger}
+	if opts.HistoryPath != "" {
+		if err := os.MkdirAll(filepath.Dir(opts.HistoryPath), 0o755); err != nil {
+			return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "rules: create history directory")
+		}
+	}
+	connector, err := duckdb.NewConnector(opts.HistoryPath, nil)
+	if err != nil {
+		return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "rules: open DuckDB "+opts.HistoryPath)
+	}
+	e.db = sql.OpenDB(connector)
+	if e.conn, err = e.db.Conn(ctx); err != nil {
+		e.db.Close()
+		return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "rules: connect to DuckDB")
+	}
+	if err := e.init(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Engine) init(ctx context.Context) error {
+	for _, s := range []string{
+		fmt.Sprintf("SET threads = %d", e.opts.Threads),
+		"SET preserve_insertion_order = false",
+	} {
+		if _, err := e.conn.ExecContext(ctx, s); err != nil {
+			return ronghe.WrapError(ronghe.EINTERNAL, err, "rules: configure DuckDB")
+		}
+	}
+	bigint, err := duckdb.NewTypeInfo(duckdb.TYPE_BIGINT)
+	if err != nil {
+		return ronghe.WrapError(ronghe.EINTERNAL, err, "rules: type info")
+	}
+	tf := duckdb.ParallelChunkTableFunction{
+		Config: duckdb.TableFunctionConfig{Arguments: []duckdb.TypeInfo{bigint}},
+		BindArguments: func(_ map[string]any, args ...any) (duckdb.ParallelChunkTableSource, error) {
+			id, _ := args[0].(int64)
+			j, ok := e.jobs.Load(id)
+			if !ok {
+				return nil, fmt.Errorf("rrs_stage: no staging job %d", id)
+			}
+			return j.(*stageJob), nil
+		},
+	}
+	if err := duckdb.RegisterTableUDF(e.conn, "rrs_stage", tf); err != nil {
+		return ronghe.WrapError(ronghe.EINTERNAL, err, "rules: register rrs_stage")
+	}
+	for _, h := range e.plan.history {
+		if _, err := e.conn.ExecContext(ctx, h.create); err != nil {
+			return ronghe.WrapError(ronghe.EINTERNAL, err, "rules: create history table hist_"+h.h.Name)
+		}
+		if err := e.checkHistoryColumns(ctx, h); err != nil {
+			return err
+		}
+	}
+	// Run the rule set once on no data: every statement is bound and
+	// executed, so SQL errors surface now.
+	if _, err := e.runWindow(ctx, nil, 0, 0, false, nil); err != nil {
+		return ronghe.WrapError(ronghe.EINVALID, err, "rule set "+e.plan.rs.Version+" does not run")
+	}
+	return nil
+}
+
+// checkHistoryColumns refuses a history database written by a rule set that
+// declared other columns.
+func (e *Engine) checkHistoryColumns(ctx context.Context, h compiledHistory) error {
+	rows, err := e.conn.QueryContext(ctx, "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position", "hist_"+h.h.Name)
+	if err != nil {
+		return ronghe.WrapError(ronghe.EINTERNAL, err, "rules: read history schema")
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return ronghe.WrapError(ronghe.EINTERNAL, err, "rules: read history schema")
+		}
+		got = append(got, c)
+	}
+	want := append([]string{"inst_code", "business_date", "seq", "batch"}, h.cols...)
+	if !slices.Equal(got, want) {
+		return ronghe.Errorf(ronghe.ECONFLICT, "rules: history table hist_%s has columns %s, the rule set wants %s",
+			h.h.Name, strings.Join(got, ","), strings.Join(want, ","))
+	}
+	return rows.Err()
+}
+
+// Close releases the DuckDB database; a persisted history stays on disk.
+func (e *Engine) Close() error {
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	var errs []error
+	if e.conn != nil {
+		errs = append(errs, e.conn.Close())
+	}
+	errs = append(errs, e.db.Close())
+	return errors.Join(errs...)
+}
+
+// RuleSet returns the rule set the Engine checks with.
+func (e *Engine) RuleSet() *RuleSet { return e.plan.rs }
+
+// source is a batch to check: its identity, how to open it, and its size.
+type source struct {
+	id    rrs.BatchID
+	path  string
+	open  func() (*rrs.Batch, error)
+	bytes int64
+}
+
+// runBatch is one batch of a window.
+type runBatch struct {
+	idx    int // _batch: position in processing order
+	id     rrs.BatchID
+	name   string
+	batch  *rrs.Batch
+	latest bool
+}
+
+// Run checks the batch directories or zips at paths — one or several
+// institutions and days, in any order — in processing order with history,
+// and calls emit with each finding: per window, sorted by batch date,
+// institution, seq, rule, type, key and field. Run fails only on usage and
+// I/O errors; what it finds in the data are findings.
+func (e *Engine) Run(ctx context.Context, paths []string, emit func(Finding) error) (*Summary, error) {
+	srcs := make([]source, 0, len(paths))
+	for _, p := range paths {
+		s, err := e.pathSource(p)
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, s)
+	}
+	return e.run(ctx, srcs, emit)
+}
+
+// CheckBatch checks one opened batch against the history, records it in the
+// history (replacing the batch it corrects), and returns its findings, and
+// T03 findings on the other institutions' batches it was compared with.
+func (e *Engine) CheckBatch(ctx context.Context, b *rrs.Batch) ([]Finding, error) {
+	if b.Spec() != e.plan.rs.spec {
+		return nil, ronghe.Errorf(ronghe.EUNSUPPORTED, "batch %s is RRS-1 %s, the rule set is for %s", b.ID(), b.Spec().Version, e.plan.rs.spec.Version)
+	}
+	var out []Finding
+	one := source{id: b.ID(), path: b.ID().String(), open: func() (*rrs.Batch, error) { return b, nil }}
+	saved := e.opts.OneShot
+	e.opts.OneShot = false
+	defer func() { e.opts.OneShot = saved }()
+	_, err := e.run(ctx, []source{one}, func(f Finding) error { out = append(out, f); return nil })
+	return out, err
+}
+
+func (e *Engine) pathSource(p string) (source, error) {
+	id, err := rrs.ParseBatchID(filepath.Base(filepath.Clean(p)))
+	if err != nil {
+		return source{}, err
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return source{}, ronghe.WrapError(ronghe.ENOTFOUND, err, "batch "+p+" not found")
+		}
+		return source{}, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "stat "+p)
+	}
+	size := st.Size()
+	if st.IsDir() {
+		size = 0
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			return source{}, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "read "+p)
+		}
+		for _, en := range ents {
+			if info, err := en.Info(); err == nil && info.Mode().IsRegular() {
+				size += info.Size()
+			}
+		}
+	} else {
+		size *= 8 // CSV compresses about 8:1
+	}
+	spec, enc := e.plan.rs.spec, e.opts.Encoding
+	return source{id: id, path: p, bytes: size, open: func() (*rrs.Batch, error) {
+		return rrs.OpenBatchWith(p, enc, rrs.BatchOptions{Spec: spec})
+	}}, nil
+}
+
+// processOrder orders batches as the platform processes them: business
+// date, then seq (a correction after what it corrects), then institution.
+func processOrder(a, b rrs.BatchID) int {
+	if c := a.Date.Compare(b.Date); c != 0 {
+		return c
+	}
+	if a.Seq != b.Seq {
+		return a.Seq - b.Seq
+	}
+	return strings.Compare(a.InstCode, b.InstCode)
+}
+
+func (e *Engine) run(ctx context.Context, srcs []source, emit func(Finding) error) (*Summary, error) {
+	slices.SortFunc(srcs, func(a, b source) int { return processOrder(a.id, b.id) })
+	for i := 1; i < len(srcs); i++ {
+		if srcs[i].id == srcs[i-1].id {
+			return nil, ronghe.Errorf(ronghe.EINVALID, "batch %s is given twice (%s and %s)", srcs[i].id, srcs[i-1].path, srcs[i].path)
+		}
+	}
+	// Windows of whole business dates.
+	var windows [][]source
+	var size int64
+	for i, s := range srcs {
+		newDate := i == 0 || s.id.Date != srcs[i-1].id.Date
+		if i == 0 || newDate && size+s.bytes > e.opts.WindowBytes {
+			windows = append(windows, nil)
+			size = 0
+		}
+		windows[len(windows)-1] = append(windows[len(windows)-1], s)
+		size += s.bytes
+	}
+	sum := &Summary{Batches: len(srcs), Windows: len(windows), Rows: map[string]int64{}, Findings: map[string]int{}}
+	for w, win := range windows {
+		record := !e.opts.OneShot || w < len(windows)-1
+		if err := e.window(ctx, win, w+1, len(windows), record, sum, emit); err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
+func (e *Engine) window(ctx context.Context, win []source, w, nw int, record bool, sum *Summary, emit func(Finding) error) error {
+	batches := make([]*runBatch, 0, len(win))
+	defer func() {
+		for _, b := range batches {
+			b.batch.Close()
+		}
+	}()
+	for i, s := range win {
+		b, err := s.open()
+		if err != nil {
+			return err
+		}
+		batches = append(batches, &runBatch{idx: i, id: s.id, name: s.id.String(), batch: b})
+	}
+	for i, b := range batches {
+		// processOrder puts seq before institution, so a later version of
+		// b is further on among the batches of its date.
+		b.latest = true
+		for _, o := range batches[i+1:] {
+			if o.id.Date != b.id.Date {
+				break
+			}
+			if o.id.InstCode == b.id.InstCode {
+				b.latest = false
+				break
+			}
+		}
+	}
+	fs, err := e.runWindow(ctx, batches, w, nw, record, sum)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if err := emit(f.Finding); err != nil {
+			return err
+		}
+		sum.Findings[f.Rule]++
+	}
+	return nil
+}
+
+func (e *Engine) progress(p Progress) {
+	if e.opts.Progress != nil {
+		e.opts.Progress(p)
+	}
+}
+
+// runWindow stages the batches, runs the checks, records the history when
+// record is set, and returns the window's findings sorted and merged.
+func (e *Engine) runWindow(ctx context.Context, batches []*runBatch, w, nw int, record bool, sum *Summary) ([]*finding, error) {
+	if sum == nil {
+		sum = &Summary{Rows: map[string]int64{}, Findings: map[string]int{}}
+	}
+	exec := func(what, q string, args ...any) error {
+		if _, err := e.conn.ExecContext(ctx, q, args...); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+	t0 := time.Now()
+	// batches
+	if err := exec("create batches", `CREATE OR REPLACE TEMP TABLE batches (_batch INTEGER, batch VARCHAR, sender VARCHAR,
+		business_date DATE, seq INTEGER, month_end BOOLEAN, business_month VARCHAR, latest BOOLEAN)`); err != nil {
+		return nil, err
+	}
+	if len(batches) > 0 {
+		var vals []string
+		var args []any
+		for _, b := range batches {
+			vals = append(vals, "(?, ?, ?, ?, ?, ?, ?, ?)")
+			d := b.id.Date
+			args = append(args, b.idx, b.name, b.id.InstCode, time.Date(d.Y, d.M, d.D, 0, 0, 0, 0, time.UTC), b.id.Seq,
+				d.IsMonthEnd(), d.Period().String(), b.latest)
+		}
+		if err := exec("fill batches", "INSERT INTO batches VALUES "+strings.Join(vals, ", "), args...); err != nil {
+			return nil, err
+		}
+	}
+	// stage
+	var findings []*finding
+	var stats []fileStat
+	totalFiles := 0
+	for _, st := range e.plan.tables {
+		for _, b := range batches {
+			if b.batch.Has(st.rt.Type) {
+				totalFiles++
+			}
+		}
+	}
+	var filesDone atomic.Int64
+	var progMu sync.Mutex
+	onFile := func() {
+		n := filesDone.Add(1)
+		progMu.Lock()
+		e.progress(Progress{Phase: "stage", Window: w, Windows: nw, Done: int(n), Total: totalFiles})
+		progMu.Unlock()
+	}
+	for _, st := range e.plan.tables {
+		if err := exec("create staged table", st.createSQL()); err != nil {
+			return nil, err
+		}
+		var files []*runBatch
+		for _, b := range batches {
+			if b.batch.Has(st.rt.Type) {
+				files = append(files, b)
+			}
+		}
+		if len(files) > 0 {
+			job := &stageJob{ctx: ctx, st: st, rules: e.plan.fieldRules, files: files, onFile: onFile}
+			id := e.nextID.Add(1)
+			e.jobs.Store(id, job)
+			ts, cs := time.Now(), cpuTime()
+			err := exec("stage "+string(st.rt.Type), fmt.Sprintf("INSERT INTO s_%s SELECT * FROM rrs_stage(%d)", relName(st.rt.Type), id))
+			e.jobs.Delete(id)
+			if err != nil {
+				return nil, err
+			}
+			e.log.Debug("rules: staged", "type", st.rt.Type, "files", len(files), "took", time.Since(ts), "cpu", cpuTime()-cs)
+			findings = append(findings, job.findings...)
+			stats = append(stats, job.stats...)
+		}
+		if err := exec("create view", st.viewSQL()); err != nil {
+			return nil, err
+		}
+	}
+	if err := exec("create files", "CREATE OR REPLACE TEMP TABLE files (_batch INTEGER, file VARCHAR, rows BIGINT, readable BOOLEAN)"); err != nil {
+		return nil, err
+	}
+	if len(stats) > 0 {
+		slices.SortFunc(stats, func(a, b fileStat) int {
+			if a.batch != b.batch {
+				return a.batch - b.batch
+			}
+			return strings.Compare(string(a.typ), string(b.typ))
+		})
+		var vals []string
+		var args []any
+		for _, s := range stats {
+			vals = append(vals, "(?, ?, ?, ?)")
+			args = append(args, s.batch, string(s.typ), s.rows, s.readable)
+			sum.Rows[string(s.typ)] += s.rows
+		}
+		if err := exec("fill files", "INSERT INTO files VALUES "+strings.Join(vals, ", "), args...); err != nil {
+			return nil, err
+		}
+	}
+	t1 := time.Now()
+	// check
+	for _, o := range e.plan.objects {
+		ts, cs := time.Now(), cpuTime()
+		if err := exec(o.name, o.sql); err != nil {
+			return nil, err
+		}
+		e.log.Debug("rules: view", "name", o.name, "took", time.Since(ts), "cpu", cpuTime()-cs)
+	}
+	for i, q := range e.plan.queries {
+		e.progress(Progress{Phase: "check", Window: w, Windows: nw, Done: i, Total: len(e.plan.queries)})
+		qs, cs := time.Now(), cpuTime()
+		fs, err := e.runQuery(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		e.log.Debug("rules: query", "name", q.name, "findings", len(fs), "took", time.Since(qs), "cpu", cpuTime()-cs)
+		findings = append(findings, fs...)
+	}
+	e.progress(Progress{Phase: "check", Window: w, Windows: nw, Done: len(e.plan.queries), Total: len(e.plan.queries)})
+	t2 := time.Now()
+	// record
+	if record && len(batches) > 0 {
+		e.progress(Progress{Phase: "record", Window: w, Windows: nw})
+		if err := e.record(ctx); err != nil {
+			return nil, err
+		}
+	}
+	t3 := time.Now()
+	// release the window's data
+	for _, v := range e.plan.views {
+		if v.Materialize {
+			_ = exec("drop "+v.Name, "DROP TABLE IF EXISTS "+v.Name)
+		}
+	}
+	for _, st := range e.plan.tables {
+		_ = exec("truncate", "DELETE FROM s_"+relName(st.rt.Type))
+	}
+	sum.Stage += t1.Sub(t0)
+	sum.Check += t2.Sub(t1)
+	sum.Record += t3.Sub(t2)
+	e.log.Debug("rules: window", "window", w, "batches", len(batches), "stage", t1.Sub(t0), "check", t2.Sub(t1), "record", t3.Sub(t2))
+	return mergeFindings(findings), nil
+}
+
+// record replaces, in every history table, the stored versions of the
+// run's institutions and dates with the run's latest versions.
+func (e *Engine) record(ctx context.Context) error {
+	tx, err := e.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record history: %w", err)
+	}
+	for _, h := range e.plan.history {
+		if _, err := tx.ExecContext(ctx, h.remove); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("record history %s: %w", h.h.Name, err)
+		}
+		if _, err := tx.ExecContext(ctx, h.insert); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("record history %s: %w", h.h.Name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record history: %w", err)
+	}
+	return nil
+}
+
+// runQuery runs one compiled query and turns its rows into findings.
+func (e *Engine) runQuery(ctx context.Context, q *compiledQuery) ([]*finding, error) {
+	rows, err := e.conn.QueryContext(ctx, q.sql)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%s: %w", q.name, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", q.name, err)
+	}
+	var out []*finding
+	if q.row {
+		for rows.Next() {
+			var batch, key string
+			var hits duckdb.Composite[[]int32]
+			if err := rows.Scan(&batch, &key, &hits); err != nil {
+				return nil, fmt.Errorf("%s: %w", q.name, err)
+			}
+			id, err := rrs.ParseBatchID(batch)
+			if err != nil {
+				return nil, fmt.Errorf("%s: batch %q: %w", q.name, batch, err)
+			}
+			for _, h := range hits.Get() {
+				ref := q.refs[h]
+				rt := e.plan.rs.spec.Record(ref.typ)
+				out = append(out, &finding{id: id, order: rt.Index(ref.field), Finding: Finding{Rule: ref.rule.ID,
+					Severity: ref.rule.Severity, Batch: batch, Type: string(ref.typ), Key: key, Field: ref.field, Message: ref.message}})
+			}
+		}
+		return out, rows.Err()
+	}
+	idx := map[string]int{}
+	for i, c := range cols {
+		idx[strings.ToLower(c)] = i
+	}
+	for _, need := range []string{"batch", "type", "key", "field"} {
+		if _, ok := idx[need]; !ok {
+			return nil, fmt.Errorf("%s: the query returns no column %q (it must return batch, type, key, field [, message])", q.name, need)
+		}
+	}
+	ref := q.refs[0]
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("%s: %w", q.name, err)
+		}
+		batch := vals[idx["batch"]].String
+		id, err := rrs.ParseBatchID(batch)
+		if err != nil {
+			return nil, fmt.Errorf("%s: batch %q: %w", q.name, batch, err)
+		}
+		f := &finding{id: id, order: -1, Finding: Finding{Rule: ref.rule.ID, Severity: ref.rule.Severity, Batch: batch,
+			Type: vals[idx["type"]].String, Key: vals[idx["key"]].String, Field: vals[idx["field"]].String, Message: ref.message}}
+		if i, ok := idx["message"]; ok && vals[i].Valid && vals[i].String != "" {
+			f.Message = vals[i].String
+		}
+		if rt := e.plan.rs.spec.Record(rrs.Type(f.Type)); rt != nil && f.Field != "" {
+			f.order = rt.Index(f.Field)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
