@@ -83,6 +83,10 @@ type Config struct {
 	// be left unprocessed by a crash (the processing waits for acceptance).
 	// An error stops the acceptance; the sender's retry repeats both.
 	BeforeAccept func(ctx context.Context, tenant, messageID string) error
+	// Lock, if set, takes a lock shared by every replica of the platform
+	// (sqlstore's advisory lock on PostgreSQL). Finalize holds it per message
+	// so that two replicas never log the same acceptance twice.
+	Lock func(ctx context.Context, name string) (release func(), err error)
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -348,6 +352,20 @@ func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*rong
 	}
 	if sub.Status == ronghe.SubmissionAccepted {
 		return sub, nil
+	}
+	if s.cfg.Lock != nil {
+		release, err := s.cfg.Lock(ctx, "ronghe/finalize/"+tenant+"/"+messageID)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		// Another replica may have accepted it while we waited.
+		if sub, err = s.cfg.Store.FindSubmission(ctx, tenant, messageID); err != nil {
+			return nil, err
+		}
+		if sub.Status == ronghe.SubmissionAccepted {
+			return sub, nil
+		}
 	}
 	if err := s.recoverFiles(ctx, sub); err != nil {
 		return nil, err

@@ -98,3 +98,41 @@ func (db *DB) tryLocalLeader(name string) (func(), bool, error) {
 		})
 	}, true, nil
 }
+
+// Lock waits until it holds the cross-process lock name, or ctx ends, and
+// returns its release (safe to call more than once). On PostgreSQL it is a
+// session advisory lock on a dedicated connection, so a process that dies
+// releases it; the exchange takes one per message while it finalises, so
+// that two replicas never log the same acceptance twice. On SQLite, a
+// single-process store, it returns at once: the caller's in-process locking
+// is the whole story.
+func (db *DB) Lock(ctx context.Context, name string) (release func(), err error) {
+	if name == "" {
+		return nil, ronghe.Errorf(ronghe.EINVALID, "lock name is required")
+	}
+	if db.d.name != DialectPostgres {
+		return func() {}, nil
+	}
+	c, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, db.dbErr("take lock", err)
+	}
+	const key = `hashtext(coalesce(current_schema(), '')), hashtext(?)`
+	if _, err := c.ExecContext(ctx, db.d.rebind(`SELECT pg_advisory_lock(`+key+`)`), name); err != nil {
+		discard(c)
+		return nil, db.dbErr("take lock", err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaderReleaseTimeout)
+			defer cancel()
+			var unlocked bool
+			if err := c.QueryRowContext(ctx, db.d.rebind(`SELECT pg_advisory_unlock(`+key+`)`), name).Scan(&unlocked); err != nil || !unlocked {
+				discard(c)
+				return
+			}
+			_ = c.Close()
+		})
+	}, nil
+}

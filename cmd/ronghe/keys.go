@@ -44,7 +44,20 @@ func loadOrCreateSigner(path string, s ronghe.Suite) (suite.Signer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	return signer, os.WriteFile(path, pemBytes, 0o600)
+	// Exclusive creation: when two processes start on a fresh data
+	// directory, one key wins and the other process reads it.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return loadOrCreateSigner(path, s)
+	} else if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(pemBytes); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return signer, f.Close()
 }
 
 func loadPlatformKeys(dataDir, origin string) (*platformKeys, error) {

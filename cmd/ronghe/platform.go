@@ -116,6 +116,7 @@ func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err err
 		Signers:      p.keys.signers(),
 		Platform:     p.info,
 		BeforeAccept: p.pipe.Enqueue,
+		Lock:         p.db.Lock,
 		Logger:       cfg.logger,
 	})
 	if p.api, err = httpapi.NewServer(httpapi.Config{
