@@ -40,6 +40,10 @@ type Report struct {
 	EarliestOpenDate string `json:"earliest_open_date,omitempty"`
 	// Currencies holds the figures per currency, CNY first.
 	Currencies []CurrencyReport `json:"currencies"`
+	// Disputes lists the enterprise's open disputes (异议) about data in the
+	// window; the months and currencies they affect carry a dispute mark
+	// until they are resolved.
+	Disputes []DisputeMark `json:"disputes"`
 }
 
 // CurrencyReport is the report's figures in one currency.
@@ -82,6 +86,10 @@ type MonthFigure struct {
 	// PassThrough is true when at least 80 % of the month's inflow left
 	// within a day of arriving.
 	PassThrough bool `json:"pass_through"`
+	// Disputed is true while an open dispute affects this month and
+	// currency; DisputeIDs name the disputes (see Report.Disputes).
+	Disputed   bool     `json:"disputed"`
+	DisputeIDs []string `json:"dispute_ids,omitempty"`
 }
 
 // Concentration describes how the inflow is spread over counterparties,
@@ -305,6 +313,7 @@ func Compute(f *ronghe.FlowFacts, uscc string, w Window, now time.Time) *Report 
 	if r.Currencies == nil {
 		r.Currencies = []CurrencyReport{}
 	}
+	r.Disputes = []DisputeMark{}
 	return r
 }
 

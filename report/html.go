@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"time"
 
 	"github.com/ronghe/ronghe/rrs"
 )
@@ -23,6 +24,10 @@ var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap
 		return fmt.Sprintf("%+.1f%%", *f*100)
 	},
 	"chart": chart,
+	"cst":   func(t time.Time, layout string) string { return t.In(rrs.Shanghai).Format(layout) },
+	// due shows a deadline (the start of the day after the last day to
+	// answer) as that last day.
+	"due": func(t time.Time) string { return t.In(rrs.Shanghai).Add(-time.Nanosecond).Format("2006-01-02") },
 }).ParseFS(templates, "report.html.tmpl"))
 
 func optional(f *float64, format string) string {

@@ -23,6 +23,8 @@ type Config struct {
 	Policy  Authorizer
 	Store   ronghe.FlowStore
 	Signers []suite.Signer
+	// Disputes, when set, marks the data open disputes affect.
+	Disputes DisputeSource
 	// RatePerSecond and Burst limit each institution's report requests;
 	// zero means 50/s with a burst of 100.
 	RatePerSecond float64
@@ -94,6 +96,13 @@ func (s *Service) FlowReport(ctx context.Context, inst string, req Request) (*ev
 		return nil, nil, err
 	}
 	r := Compute(facts, req.Enterprise, w, s.cfg.Now())
+	if s.cfg.Disputes != nil {
+		ds, err := s.cfg.Disputes.OpenDisputes(ctx, req.Enterprise, w.From.First().String(), w.To.Last().String())
+		if err != nil {
+			return nil, nil, err
+		}
+		MarkDisputes(r, facts, ds)
+	}
 	r.ID, r.Grantee, r.AuthorizationID, r.Purpose = rec.ID, inst, auth.ID, auth.Purpose
 	signed, err := evidence.Sign(r, s.cfg.Signers...)
 	if err != nil {
