@@ -80,7 +80,11 @@ func TestMarkDisputes(t *testing.T) {
 		{"outside the window", []*ronghe.Dispute{dp("DP7", "B1", "2025-04-01", "2025-04-30", "")}, map[string][]string{}, []string{}},
 		{"resolved and another enterprise's are ignored", []*ronghe.Dispute{resolved, other}, map[string][]string{}, []string{}},
 		{"two on one month, in filing order", []*ronghe.Dispute{
-			func() *ronghe.Dispute { d := dp("DP9", "B1", "2025-01-01", "2025-01-31", ""); d.RegisteredAt = at.Add(time.Hour); return d }(),
+			func() *ronghe.Dispute {
+				d := dp("DP9", "B1", "2025-01-01", "2025-01-31", "")
+				d.RegisteredAt = at.Add(time.Hour)
+				return d
+			}(),
 			dp("DP8", "B1", "2025-01-10", "2025-01-10", ""),
 		}, map[string][]string{"CNY 2025-01": {"DP8", "DP9"}}, []string{"DP8", "DP9"}},
 	} {
