@@ -18,6 +18,9 @@ type route struct {
 	// or with enterprise an enterprise's.
 	auth       bool
 	enterprise bool
+	// anyParty, with auth, admits an enterprise's certificate as well as an
+	// institution's (authenticateParty).
+	anyParty bool
 	// params are the query and header parameters; path parameters are taken
 	// from path and described in pathDocs.
 	params   []param
@@ -206,5 +209,6 @@ func (s *Server) buildRoutes() []route {
 		},
 	}
 	rs = append(rs, s.tusRoutes()...)
+	rs = append(rs, s.disputeRoutes()...)
 	return append(rs, s.reportRoutes()...)
 }

@@ -61,6 +61,9 @@ type Config struct {
 	// routes exist only when set.
 	Reports Reports
 	Policy  Policy
+	// Disputes serves enterprises' disputes and institutions' answers;
+	// optional like Reports.
+	Disputes Disputes
 	// Logger receives access logs and errors; slog.Default when nil.
 	Logger *slog.Logger
 }
@@ -108,7 +111,9 @@ func NewServer(cfg Config) (*Server, error) {
 	for i := range s.routes {
 		rt := &s.routes[i]
 		h := rt.serve(s)
-		if rt.auth && rt.enterprise {
+		if rt.auth && rt.anyParty {
+			h = s.authenticateParty(h)
+		} else if rt.auth && rt.enterprise {
 			h = s.authenticateEnterprise(h)
 		} else if rt.auth {
 			h = s.authenticate(h)

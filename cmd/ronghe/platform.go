@@ -54,6 +54,9 @@ type platform struct {
 	api     *httpapi.Server
 	tls     *tls.Config
 	logger  *slog.Logger
+
+	// disputes serves enterprises' disputes (services.go).
+	disputes *policy.Disputes
 }
 
 func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err error) {
@@ -127,6 +130,7 @@ func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err err
 		PlatformKeys: *p.info,
 		Reports:      p.reports,
 		Policy:       p.policy,
+		Disputes:     p.disputes,
 		Logger:       cfg.logger,
 	}); err != nil {
 		return nil, err
