@@ -42,46 +42,44 @@ type lineageValues struct {
 	ingestedAt arrow.Timestamp // microseconds since the epoch, UTC
 }
 
-// columnSource says where a table column's values come from.
-type columnSource struct {
-	field   int           // index in the record type's fields, or -1
-	kind    rrs.Kind      // kind of that field
-	lineage string        // lineage column name, or ""
-	builder array.Builder // set per batch
+// part is one batch's file of the record type being converted.
+type part struct {
+	src     rowSource       // nil when the batch has no such file
+	rt      *rrs.RecordType // the record type in the batch's RRS-1 version
+	lin     lineageValues
+	fieldOf []int // per table column: index in rt.Fields, -1 for lineage or absent
+
+	loaded, skipped int64
+	skippedLines    []int
 }
 
-// rowConverter turns rrs rows into Arrow record batches in a lake table's
-// schema: the record type's typed values (decimal(18,2) exact, dates, times
-// in microseconds), nulls for table columns the batch's RRS-1 version lacks,
-// and the lineage constants. Rows that fail the structural checks (L01, L02)
-// or are malformed CSV records are counted and skipped; any other read error
-// stops the converter. It implements array.RecordReader.
+// rowConverter turns the rows of one or more batches' files into Arrow
+// record batches in a lake table's schema: typed values (decimal(18,2)
+// exact, dates, times in microseconds), nulls for table columns a batch's
+// RRS-1 version lacks, and each batch's lineage constants. Rows that fail
+// the structural checks (L01, L02) or are malformed CSV records are counted
+// and skipped; any other read error stops the converter. It implements
+// array.RecordReader.
 type rowConverter struct {
 	refs    atomic.Int64
-	src     rowSource
-	rt      *rrs.RecordType
+	parts   []*part
+	at      int // current part
 	schema  *arrow.Schema
-	cols    []columnSource
-	lin     lineageValues
-	mem     memory.Allocator
+	lineage []string // per column: lineage column name, or ""
 	rows    int
 	b       *array.RecordBuilder
+	fb      []array.Builder
 	cur     arrow.RecordBatch
 	pending arrow.RecordBatch // a batch read ahead by peek
 	peeked  bool
 	done    bool
 	err     error
-
-	loaded       int64
-	skipped      int64
-	skippedLines []int
-	parsed       []any
+	parsed  []any
 }
 
-// newRowConverter returns a converter of src's rows (record type rt) into
-// the schema sc of a lake table. src may be nil for a batch without the
-// file: the converter then yields nothing.
-func newRowConverter(src rowSource, rt *rrs.RecordType, sc *iceberg.Schema, lin lineageValues, batchRows int) (*rowConverter, error) {
+// newRowConverter returns a converter of the parts' rows into the schema sc
+// of a lake table.
+func newRowConverter(parts []*part, sc *iceberg.Schema, batchRows int) (*rowConverter, error) {
 	asc, err := table.SchemaToArrowSchema(sc, nil, true, false)
 	if err != nil {
 		return nil, fmt.Errorf("lake: arrow schema: %w", err)
@@ -89,49 +87,62 @@ func newRowConverter(src rowSource, rt *rrs.RecordType, sc *iceberg.Schema, lin 
 	if batchRows <= 0 {
 		batchRows = defaultBatchRows
 	}
-	c := &rowConverter{src: src, rt: rt, schema: asc, lin: lin, mem: memory.DefaultAllocator, rows: batchRows,
-		parsed: make([]any, len(rt.Fields))}
-	c.cols = make([]columnSource, len(asc.Fields()))
+	c := &rowConverter{parts: parts, schema: asc, rows: batchRows, lineage: make([]string, len(asc.Fields()))}
+	maxFields := 0
 	for i, f := range asc.Fields() {
-		cs := columnSource{field: -1}
-		switch {
-		case IsLineage(f.Name):
-			cs.lineage = f.Name
-		default:
-			if j := rt.Index(f.Name); j >= 0 {
-				cs.field, cs.kind = j, rt.Fields[j].Kind
-				if want := icebergType(cs.kind); !sc.Field(i).Type.Equals(want) {
-					return nil, ronghe.Errorf(ronghe.EUNSUPPORTED, "lake: column %s is %s in the table but %s in RRS-1 %s",
-						f.Name, sc.Field(i).Type, want, rt.Type)
-				}
-			} else if sc.Field(i).Required {
-				return nil, ronghe.Errorf(ronghe.EUNSUPPORTED, "lake: required column %s of the table is not a field of %s in this batch's RRS-1 version", f.Name, rt.Type)
-			}
-		}
-		c.cols[i] = cs
-	}
-	for j := range rt.Fields {
-		if asc.FieldIndices(rt.Fields[j].Name) == nil {
-			return nil, ronghe.Errorf(ronghe.EUNSUPPORTED, "lake: field %s.%s of the batch's RRS-1 version has no column; open the lake with that version",
-				rt.Type, rt.Fields[j].Name)
+		if IsLineage(f.Name) {
+			c.lineage[i] = f.Name
 		}
 	}
-	c.b = array.NewRecordBuilder(c.mem, asc)
-	for i := range c.cols {
-		c.cols[i].builder = c.b.Field(i)
+	for _, p := range parts {
+		if err := p.bind(sc, asc); err != nil {
+			return nil, err
+		}
+		maxFields = max(maxFields, len(p.rt.Fields))
+	}
+	c.parsed = make([]any, maxFields)
+	c.b = array.NewRecordBuilder(memory.DefaultAllocator, asc)
+	c.fb = make([]array.Builder, len(asc.Fields()))
+	for i := range c.fb {
+		c.fb[i] = c.b.Field(i)
 	}
 	c.refs.Store(1)
-	if src == nil {
-		c.done = true
-	}
 	return c, nil
+}
+
+// bind maps the table's columns to p's fields and checks that the batch's
+// RRS-1 version fits the table.
+func (p *part) bind(sc *iceberg.Schema, asc *arrow.Schema) error {
+	p.fieldOf = make([]int, len(asc.Fields()))
+	for i, f := range asc.Fields() {
+		p.fieldOf[i] = -1
+		if IsLineage(f.Name) {
+			continue
+		}
+		if j := p.rt.Index(f.Name); j >= 0 {
+			if want := icebergType(p.rt.Fields[j].Kind); !sc.Field(i).Type.Equals(want) {
+				return ronghe.Errorf(ronghe.EUNSUPPORTED, "lake: column %s is %s in the table but %s in RRS-1 %s",
+					f.Name, sc.Field(i).Type, want, p.rt.Type)
+			}
+			p.fieldOf[i] = j
+		} else if sc.Field(i).Required {
+			return ronghe.Errorf(ronghe.EUNSUPPORTED, "lake: required column %s of the table is not a field of %s in this batch's RRS-1 version", f.Name, p.rt.Type)
+		}
+	}
+	for j := range p.rt.Fields {
+		if asc.FieldIndices(p.rt.Fields[j].Name) == nil {
+			return ronghe.Errorf(ronghe.EUNSUPPORTED, "lake: field %s.%s of the batch's RRS-1 version has no column; open the lake with that version",
+				p.rt.Type, p.rt.Fields[j].Name)
+		}
+	}
+	return nil
 }
 
 // Schema returns the Arrow schema of the batches.
 func (c *rowConverter) Schema() *arrow.Schema { return c.schema }
 
-// peek reads the first batch ahead, so the caller can tell an empty file
-// from one with rows before starting a transaction. It reports whether
+// peek reads the first batch ahead, so the caller can tell empty files
+// from files with rows before starting a transaction. It reports whether
 // there is at least one row; Err tells why there is none.
 func (c *rowConverter) peek() bool {
 	if !c.peeked {
@@ -150,9 +161,7 @@ func (c *rowConverter) Next() bool {
 		c.cur.Release()
 		c.cur = nil
 	}
-	if !c.peeked {
-		c.peeked = true
-	}
+	c.peeked = true
 	if c.pending != nil {
 		c.cur, c.pending = c.pending, nil
 		return true
@@ -161,30 +170,37 @@ func (c *rowConverter) Next() bool {
 }
 
 func (c *rowConverter) next() bool {
-	if c.done {
-		return false
-	}
 	n := 0
-	for n < c.rows {
-		row, err := c.src.Next()
-		if err == io.EOF {
+	for n < c.rows && !c.done {
+		if c.at >= len(c.parts) {
 			c.done = true
 			break
+		}
+		p := c.parts[c.at]
+		if p.src == nil {
+			c.at++
+			continue
+		}
+		row, err := p.src.Next()
+		if err == io.EOF {
+			c.at++
+			continue
 		}
 		if err != nil {
 			var pe *rrs.ParseError
 			if errors.As(err, &pe) && pe.Recoverable() {
-				c.skip(pe.Line)
+				p.skip(pe.Line)
 				continue
 			}
 			c.err, c.done = err, true
 			break
 		}
-		if !c.parse(row) {
-			c.skip(row.Line)
+		if !c.parse(p, row) {
+			p.skip(row.Line)
 			continue
 		}
-		c.append()
+		c.append(p)
+		p.loaded++
 		n++
 	}
 	if c.err != nil || n == 0 {
@@ -192,26 +208,25 @@ func (c *rowConverter) next() bool {
 		rec.Release()
 		return false
 	}
-	c.loaded += int64(n)
 	c.cur = c.b.NewRecordBatch()
 	return true
 }
 
-func (c *rowConverter) skip(line int) {
-	c.skipped++
-	if len(c.skippedLines) < maxSkippedLines {
-		c.skippedLines = append(c.skippedLines, line)
+func (p *part) skip(line int) {
+	p.skipped++
+	if len(p.skippedLines) < maxSkippedLines {
+		p.skippedLines = append(p.skippedLines, line)
 	}
 }
 
 // parse types every value of row into c.parsed; false when one fails the
 // structural checks.
-func (c *rowConverter) parse(row *rrs.Row) bool {
-	if len(row.Values) != len(c.rt.Fields) {
+func (c *rowConverter) parse(p *part, row *rrs.Row) bool {
+	if len(row.Values) != len(p.rt.Fields) {
 		return false
 	}
-	for i := range c.rt.Fields {
-		v, err := c.rt.Fields[i].Parse(row.Values[i])
+	for i := range p.rt.Fields {
+		v, err := p.rt.Fields[i].Parse(row.Values[i])
 		if err != nil {
 			return false
 		}
@@ -220,62 +235,59 @@ func (c *rowConverter) parse(row *rrs.Row) bool {
 	return true
 }
 
-// append adds the parsed row and the lineage constants to the builders.
-func (c *rowConverter) append() {
-	l := &c.lin
-	for i := range c.cols {
-		cs := &c.cols[i]
-		if cs.lineage != "" {
-			switch cs.lineage {
+// append adds the parsed row and p's lineage constants to the builders.
+func (c *rowConverter) append(p *part) {
+	l := &p.lin
+	for i, fb := range c.fb {
+		if name := c.lineage[i]; name != "" {
+			switch name {
 			case ColBatch:
-				cs.builder.(*array.StringBuilder).Append(l.batch)
+				fb.(*array.StringBuilder).Append(l.batch)
 			case ColInst:
-				cs.builder.(*array.StringBuilder).Append(l.inst)
+				fb.(*array.StringBuilder).Append(l.inst)
 			case ColBusinessDate:
-				cs.builder.(*array.Date32Builder).Append(l.date)
+				fb.(*array.Date32Builder).Append(l.date)
 			case ColSeq:
-				cs.builder.(*array.Int32Builder).Append(l.seq)
+				fb.(*array.Int32Builder).Append(l.seq)
 			case ColMessageID:
 				if l.messageID == "" {
-					cs.builder.AppendNull()
+					fb.AppendNull()
 				} else {
-					cs.builder.(*array.StringBuilder).Append(l.messageID)
+					fb.(*array.StringBuilder).Append(l.messageID)
 				}
 			case ColLogIndex:
 				if l.hasLog {
-					cs.builder.(*array.Int64Builder).Append(l.logIndex)
+					fb.(*array.Int64Builder).Append(l.logIndex)
 				} else {
-					cs.builder.AppendNull()
+					fb.AppendNull()
 				}
 			case ColIngestedAt:
-				cs.builder.(*array.TimestampBuilder).Append(l.ingestedAt)
+				fb.(*array.TimestampBuilder).Append(l.ingestedAt)
 			}
 			continue
 		}
-		if cs.field < 0 {
-			cs.builder.AppendNull()
+		j := p.fieldOf[i]
+		if j < 0 {
+			fb.AppendNull()
 			continue
 		}
-		v := c.parsed[cs.field]
-		if v == nil {
-			cs.builder.AppendNull()
-			continue
-		}
-		switch x := v.(type) {
+		switch x := c.parsed[j].(type) {
+		case nil:
+			fb.AppendNull()
 		case rrs.Amount:
-			cs.builder.(*array.Decimal128Builder).Append(decimal128.FromI64(int64(x)))
+			fb.(*array.Decimal128Builder).Append(decimal128.FromI64(int64(x)))
 		case rrs.Date:
-			cs.builder.(*array.Date32Builder).Append(arrow.Date32(x.EpochDays()))
+			fb.(*array.Date32Builder).Append(arrow.Date32(x.EpochDays()))
 		case rrs.Clock:
-			cs.builder.(*array.Time64Builder).Append(arrow.Time64(int64(x) * int64(time.Second/time.Microsecond)))
+			fb.(*array.Time64Builder).Append(arrow.Time64(int64(x) * int64(time.Second/time.Microsecond)))
 		case int64:
-			cs.builder.(*array.Int64Builder).Append(x)
+			fb.(*array.Int64Builder).Append(x)
 		case rrs.Period:
-			cs.builder.(*array.StringBuilder).Append(x.String())
+			fb.(*array.StringBuilder).Append(x.String())
 		case string:
-			cs.builder.(*array.StringBuilder).Append(x)
+			fb.(*array.StringBuilder).Append(x)
 		default:
-			panic(fmt.Sprintf("lake: unexpected value type %T for %s", v, c.rt.Fields[cs.field].Name))
+			panic(fmt.Sprintf("lake: unexpected value type %T for %s", x, p.rt.Fields[j].Name))
 		}
 	}
 }

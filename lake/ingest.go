@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ronghe/ronghe"
 	"github.com/ronghe/ronghe/rrs"
@@ -112,6 +115,8 @@ const maxCommitAttempts = 5
 // accepted submission read from the encrypted blob store (the pipeline's
 // batch). Open returns a reader whose record type is that of the batch's
 // RRS-1 version.
+//
+// Open is called concurrently for different record types.
 type Source interface {
 	ID() rrs.BatchID
 	Has(t rrs.Type) bool
@@ -120,56 +125,150 @@ type Source interface {
 
 var _ Source = (*rrs.Batch)(nil)
 
+// Item is one batch of a group ingest and its lineage.
+type Item struct {
+	Batch   Source
+	Lineage Lineage
+}
+
 // Ingest lands batch b in the lake, one Iceberg transaction per record type,
 // exactly once: a record type whose table already holds this batch (its
 // marker is in the current snapshot lineage) is skipped; a batch whose
 // institution and date already has rows replaces them in one snapshot
-// (corrections); a batch older than what the table holds for its
+// (corrections); a batch older than the version the lake holds for its
 // institution and date changes nothing. Record types the batch has no file
 // for are treated as empty, so a correction without FXP.csv removes the
 // FXP rows of the version it corrects. Ingest may be repeated after any
 // failure; each table converges to the latest version.
 func (l *Lake) Ingest(ctx context.Context, b Source, lin Lineage) (*IngestResult, error) {
-	id := b.ID()
-	if err := id.Valid(); err != nil {
-		return nil, err
+	res, err := l.IngestAll(ctx, []Item{{Batch: b, Lineage: lin}})
+	if len(res) == 1 {
+		return res[0], err
 	}
-	lv, err := lineageValuesOf(id, lin)
-	if err != nil {
-		return nil, err
+	return nil, err
+}
+
+// IngestAll lands a group of batches with one Iceberg transaction — one
+// snapshot — per record type for the whole group, with Ingest's guarantees
+// for each batch (its own marker, replacement of its institution and date,
+// refusal of older versions). Of several versions of one institution and
+// date in the group only the highest is ingested. Loading a backlog in
+// groups (a month of batches, say) costs one commit per table instead of
+// one per batch. The result has one entry per item, in order.
+func (l *Lake) IngestAll(ctx context.Context, items []Item) ([]*IngestResult, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	g := &group{items: make([]*groupItem, len(items))}
+	byKey := map[string]*groupItem{}
+	for i, it := range items {
+		id := it.Batch.ID()
+		if err := id.Valid(); err != nil {
+			return nil, err
+		}
+		lv, err := lineageValuesOf(id, it.Lineage)
+		if err != nil {
+			return nil, err
+		}
+		gi := &groupItem{src: it.Batch, id: id, lin: it.Lineage, lv: lv, digest: hex.EncodeToString(it.Lineage.ManifestDigest)}
+		g.items[i] = gi
+		key := id.InstCode + id.Date.Compact()
+		if prev := byKey[key]; prev == nil || id.Seq >= prev.id.Seq {
+			if prev != nil {
+				prev.shadowedBy = gi
+			}
+			byKey[key] = gi
+		} else {
+			gi.shadowedBy = prev
+		}
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
 	}
 	// Versions of one institution and date are ingested one at a time in
 	// this process; see the package documentation for several processes.
-	unlock := l.lockKey(id.InstCode + id.Date.Compact())
+	unlock := l.lockKeys(keys)
 	defer unlock()
-	// The version the lake holds is the highest _seq of the institution and
-	// date in any table: a correction without FXP rows still leaves its CTL,
-	// ACCT and other rows, so an older version arriving late is recognised
-	// even where the correction left a table empty.
-	pre := make(map[rrs.Type]existing, len(l.Types()))
-	top := 0
-	for _, t := range l.Types() {
-		tbl, err := l.Table(ctx, t)
+
+	types := l.Types()
+	results := make([]*IngestResult, len(items))
+	for i, gi := range g.items {
+		results[i] = &IngestResult{Batch: gi.id.String(), Tables: make([]TableResult, len(types))}
+	}
+	// What every table holds for the group's institutions and dates: the
+	// version the lake holds is the highest _seq in any table, so a
+	// correction that left FXP empty still shows in CTL, ACCT and the rest.
+	pre := make([][]existing, len(types))
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(runtime.GOMAXPROCS(0))
+	for ti, t := range types {
+		eg.Go(func() error {
+			tbl, err := l.Table(ectx, t)
+			if err != nil {
+				return err
+			}
+			pre[ti], err = g.existing(ectx, tbl)
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	for i, gi := range g.items {
+		for ti := range types {
+			gi.top = max(gi.top, pre[ti][i].maxSeq)
+		}
+	}
+	// The tables are independent: land them in parallel.
+	eg, ectx = errgroup.WithContext(ctx)
+	eg.SetLimit(runtime.GOMAXPROCS(0))
+	for ti, t := range types {
+		eg.Go(func() error {
+			trs, err := l.ingestTable(ectx, g, t, pre[ti])
+			for i := range results {
+				results[i].Tables[ti] = trs[i]
+			}
+			if err != nil {
+				return fmt.Errorf("lake: ingest into %s: %w", TableName(t), err)
+			}
+			return nil
+		})
+	}
+	err := eg.Wait()
+	for _, r := range results {
+		l.log.Debug("lake: ingested", "batch", r.Batch, "rows", r.Rows(), "changed", r.Changed())
+	}
+	return results, err
+}
+
+// group is the batches of one IngestAll.
+type group struct {
+	items []*groupItem
+}
+
+// groupItem is one batch of a group.
+type groupItem struct {
+	src        Source
+	id         rrs.BatchID
+	lin        Lineage
+	lv         lineageValues
+	digest     string     // hex manifest digest
+	shadowedBy *groupItem // a higher (or the same) version in the group, ingested instead
+	top        int        // the highest version of its institution and date in any table
+}
+
+// existing finds what tbl holds for each item's institution and date.
+func (g *group) existing(ctx context.Context, tbl *table.Table) ([]existing, error) {
+	out := make([]existing, len(g.items))
+	for i, gi := range g.items {
+		ex, err := existingRows(ctx, tbl, gi.id)
 		if err != nil {
 			return nil, err
 		}
-		ex, err := existingRows(ctx, tbl, id)
-		if err != nil {
-			return nil, err
-		}
-		pre[t], top = ex, max(top, ex.maxSeq)
+		out[i] = ex
 	}
-	res := &IngestResult{Batch: id.String()}
-	for _, t := range l.Types() {
-		ex := pre[t]
-		tr, err := l.ingestTable(ctx, b, t, lin, lv, &ex, top)
-		if err != nil {
-			return res, fmt.Errorf("lake: ingest %s into %s: %w", id, TableName(t), err)
-		}
-		res.Tables = append(res.Tables, tr)
-	}
-	l.log.Debug("lake: ingested", "batch", res.Batch, "rows", res.Rows(), "changed", res.Changed())
-	return res, nil
+	return out, nil
 }
 
 func lineageValuesOf(id rrs.BatchID, lin Lineage) (lineageValues, error) {
@@ -202,39 +301,49 @@ func batchFilter(id rrs.BatchID) iceberg.BooleanExpression {
 	)
 }
 
-// ingestTable lands record type t of batch b, retrying when a concurrent
-// writer moved the table between our check and our commit.
-func (l *Lake) ingestTable(ctx context.Context, b Source, t rrs.Type, lin Lineage, lv lineageValues, ex *existing, top int) (TableResult, error) {
+// ingestTable lands record type t of the group, retrying when a concurrent
+// writer moved the table between the checks and the commit. ex holds what
+// the table held for each item when IngestAll began.
+func (l *Lake) ingestTable(ctx context.Context, g *group, t rrs.Type, ex []existing) ([]TableResult, error) {
 	mu := l.tableLock(t)
 	mu.Lock()
 	defer mu.Unlock()
 	var lastErr error
 	for attempt := 0; attempt < maxCommitAttempts; attempt++ {
-		tr, err := l.ingestTableOnce(ctx, b, t, lin, lv, ex, top)
+		trs, err := l.ingestTableOnce(ctx, g, t, ex)
 		ex = nil // a retry looks again
 		var ce *commitError
 		if err == nil || !errors.As(err, &ce) {
-			return tr, err
+			return trs, err
 		}
 		// Did another writer move the table? Then check again from the
-		// start (the marker may now be there); otherwise the failure is
+		// start (the markers may now be there); otherwise the failure is
 		// the catalog's, and the caller retries the whole ingest later.
 		tbl, lerr := l.Table(ctx, t)
 		if lerr != nil {
-			return tr, errors.Join(err, lerr)
+			return trs, errors.Join(err, lerr)
 		}
 		if headID(tbl) == ce.base {
-			return tr, ce.err
+			return trs, ce.err
 		}
 		lastErr = ce.err
-		l.log.Warn("lake: concurrent commit, retrying", "table", TableName(t), "batch", lv.batch, "attempt", attempt+1)
+		l.log.Warn("lake: concurrent commit, retrying", "table", TableName(t), "attempt", attempt+1)
 		select {
 		case <-ctx.Done():
-			return tr, ctx.Err()
+			return trs, ctx.Err()
 		case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
 		}
 	}
-	return TableResult{Type: t}, ronghe.WrapError(ronghe.EUNAVAILABLE, lastErr, "lake: table "+TableName(t)+" keeps changing underneath the ingest")
+	return g.results(t), ronghe.WrapError(ronghe.EUNAVAILABLE, lastErr, "lake: table "+TableName(t)+" keeps changing underneath the ingest")
+}
+
+// results returns empty results of record type t for every item.
+func (g *group) results(t rrs.Type) []TableResult {
+	out := make([]TableResult, len(g.items))
+	for i := range out {
+		out[i].Type = t
+	}
+	return out
 }
 
 // commitError is a failed catalog commit on top of snapshot base (0 for an
@@ -256,131 +365,195 @@ func headID(tbl *table.Table) int64 {
 }
 
 // ingestTableOnce makes one attempt. ex, when not nil, is what the table
-// held for the institution and date when Ingest began (used if the table
-// has not moved since); top is the highest version in any table then.
-func (l *Lake) ingestTableOnce(ctx context.Context, b Source, t rrs.Type, lin Lineage, lv lineageValues, ex *existing, top int) (TableResult, error) {
-	tr := TableResult{Type: t}
-	id := b.ID()
-	digest := hex.EncodeToString(lin.ManifestDigest)
-	tbl, err := l.Table(ctx, t)
-	if err != nil {
-		return tr, err
-	}
-	if snap := findMarker(tbl.Metadata(), lv.batch, digest); snap != nil {
-		tr.Outcome, tr.SnapshotID = OutcomeAlready, snap.SnapshotID
-		tr.Rows, _ = strconv.ParseInt(snap.Summary.Properties[PropSumRows], 10, 64)
-		return tr, nil
-	}
-	if ex == nil || ex.base != headID(tbl) {
-		fresh, err := existingRows(ctx, tbl, id)
-		if err != nil {
-			return tr, err
+// held for each item when IngestAll began (valid while the table has not
+// moved; if it has, the commit fails and the retry looks again).
+func (l *Lake) ingestTableOnce(ctx context.Context, g *group, t rrs.Type, ex []existing) ([]TableResult, error) {
+	trs := g.results(t)
+	var tbl *table.Table
+	if len(ex) > 0 && ex[0].tbl != nil {
+		tbl = ex[0].tbl
+	} else {
+		var err error
+		if tbl, err = l.Table(ctx, t); err != nil {
+			return trs, err
 		}
-		ex = &fresh
+		if ex, err = g.existing(ctx, tbl); err != nil {
+			return trs, err
+		}
 	}
-	existing, maxSeq := ex.n, ex.maxSeq
-	if max(maxSeq, top) > id.Seq {
-		tr.Outcome = OutcomeSuperseded
-		return tr, nil
+	meta := tbl.Metadata()
+	var included []int
+	for i, gi := range g.items {
+		switch {
+		case gi.shadowedBy != nil && gi.shadowedBy.lv.batch == gi.lv.batch:
+			trs[i].Outcome = OutcomeAlready // the same batch twice in the group
+		case gi.shadowedBy != nil:
+			trs[i].Outcome = OutcomeSuperseded
+		default:
+			if s, m := findMarker(meta, gi.lv.batch, gi.digest); s != nil {
+				trs[i].Outcome, trs[i].SnapshotID, trs[i].Rows = OutcomeAlready, s.SnapshotID, m.rows
+			} else if max(ex[i].maxSeq, gi.top) > gi.id.Seq {
+				trs[i].Outcome = OutcomeSuperseded
+			} else {
+				if ex[i].n > 0 && ex[i].maxSeq == gi.id.Seq {
+					l.log.Warn("lake: batch rows present without their marker (expired, or another manifest of the same batch); replacing them",
+						"table", TableName(t), "batch", gi.lv.batch)
+				}
+				included = append(included, i)
+			}
+		}
 	}
-	if existing > 0 && maxSeq == id.Seq {
-		l.log.Warn("lake: batch rows present without their marker (expired, or another manifest of the same batch); replacing them",
-			"table", TableName(t), "batch", lv.batch)
+	if len(included) == 0 {
+		return trs, nil
 	}
 
-	var rs rowSource
-	batchRT, err := recordType(l.cfg.Spec, t)
-	if err != nil {
-		return tr, err
-	}
-	if b.Has(t) {
-		src, err := b.Open(t)
+	parts := make([]*part, len(included))
+	for k, i := range included {
+		gi := g.items[i]
+		rt, err := recordType(l.cfg.Spec, t)
 		if err != nil {
-			return tr, err
+			return trs, err
 		}
-		defer src.Close()
-		rs, batchRT = src, src.Type()
+		p := &part{rt: rt, lin: gi.lv}
+		if gi.src.Has(t) {
+			src, err := gi.src.Open(t)
+			if err != nil {
+				return trs, err
+			}
+			defer src.Close()
+			p.src, p.rt = src, src.Type()
+		}
+		parts[k] = p
 	}
-	conv, err := newRowConverter(rs, batchRT, tbl.Schema(), lv, l.batchRows)
+	conv, err := newRowConverter(parts, tbl.Schema(), l.batchRows)
 	if err != nil {
-		return tr, err
+		return trs, err
 	}
 	defer conv.Release()
 	hasRows := conv.peek()
 	if err := conv.Err(); err != nil {
-		return tr, err
+		return trs, err
 	}
-	if !hasRows && existing == 0 {
-		tr.Outcome, tr.Skipped, tr.SkippedLines = OutcomeEmpty, conv.skipped, conv.skippedLines
-		return tr, nil
+	var replace []iceberg.BooleanExpression
+	for _, i := range included {
+		if ex[i].n > 0 {
+			replace = append(replace, batchFilter(g.items[i].id))
+		}
+	}
+	if !hasRows && len(replace) == 0 {
+		for k, i := range included {
+			trs[i].Outcome, trs[i].Skipped, trs[i].SkippedLines = OutcomeEmpty, parts[k].skipped, parts[k].skippedLines
+		}
+		return trs, nil
 	}
 
-	props := iceberg.Properties{
-		PropSumOperation: "ingest",
-		PropSumBatch:     lv.batch,
-		PropSumDigest:    digest,
-	}
-	if lin.MessageID != "" {
-		props[PropSumMessageID] = lin.MessageID
-	}
-	if lv.hasLog {
-		props[PropSumLogIndex] = strconv.FormatInt(lv.logIndex, 10)
-	}
+	counted := &countingReader{rowConverter: conv, summary: summaryOf(g, included, ex)}
 	txn := tbl.NewTransaction()
-	// The summary is only complete once the rows are counted, but a
-	// transaction takes its summary when the data is staged; the counts
-	// are therefore written by a wrapper that finishes reading first.
-	counted := &countingReader{rowConverter: conv}
-	if existing == 0 {
-		tr.Outcome = OutcomeAppended
-		err = txn.Append(ctx, counted, counted.props(props))
+	if len(replace) == 0 {
+		err = txn.Append(ctx, counted, counted.summary)
 	} else {
-		tr.Outcome, tr.Replaced = OutcomeReplaced, existing
-		props[PropSumReplaced] = strconv.FormatInt(existing, 10)
-		err = txn.Overwrite(ctx, counted, counted.props(props), table.WithOverwriteFilter(batchFilter(id)))
+		filter := replace[0]
+		if len(replace) > 1 {
+			filter = iceberg.NewOr(replace[0], replace[1], replace[2:]...)
+		}
+		err = txn.Overwrite(ctx, counted, counted.summary, table.WithOverwriteFilter(filter))
 	}
 	if err == nil {
 		err = conv.Err()
 	}
 	if err != nil {
-		return tr, fmt.Errorf("stage %s: %w", tr.Outcome, err)
+		return trs, fmt.Errorf("stage: %w", err)
 	}
 	committed, err := txn.Commit(ctx)
 	if err != nil {
 		// A concurrent writer, or a catalog failure after which the commit
 		// may or may not have landed: either way a new attempt finds out
-		// through the marker.
-		return tr, &commitError{base: headID(tbl), err: ronghe.WrapError(ronghe.EUNAVAILABLE, err, "lake: commit to "+TableName(t))}
+		// through the markers.
+		return trs, &commitError{base: headID(tbl), err: ronghe.WrapError(ronghe.EUNAVAILABLE, err, "lake: commit to "+TableName(t))}
 	}
-	tr.Rows, tr.Skipped, tr.SkippedLines = conv.loaded, conv.skipped, conv.skippedLines
+	var snapID int64
 	if s := committed.CurrentSnapshot(); s != nil {
-		tr.SnapshotID = s.SnapshotID
+		snapID = s.SnapshotID
 	}
-	return tr, nil
+	for k, i := range included {
+		p := parts[k]
+		tr := &trs[i]
+		tr.Rows, tr.Skipped, tr.SkippedLines, tr.SnapshotID = p.loaded, p.skipped, p.skippedLines, snapID
+		switch {
+		case ex[i].n > 0:
+			tr.Outcome, tr.Replaced = OutcomeReplaced, ex[i].n
+		case p.loaded > 0:
+			tr.Outcome = OutcomeAppended
+		default:
+			tr.Outcome = OutcomeEmpty // recorded in the snapshot's markers, nothing changed
+		}
+	}
+	return trs, nil
 }
 
-// countingReader fills the row counts into the snapshot summary properties
-// as the rows are read: iceberg-go reads the summary map when it builds the
+// Snapshot summaries list the batches a snapshot ingested: each of
+// PropSumBatch, PropSumDigest, PropSumRows, PropSumReplaced,
+// PropSumSkipped, PropSumMessageID and PropSumLogIndex holds one entry per
+// batch, separated by commas (batch names, hex digests, integers and
+// message IDs hold no comma; an entry may be empty).
+const listSep = ","
+
+// summaryOf returns the snapshot summary properties of an ingest of the
+// included items; the row counts are filled in as reading ends.
+func summaryOf(g *group, included []int, ex []existing) iceberg.Properties {
+	var batches, digests, msgs, logs, replaced []string
+	hasMsg, hasLog := false, false
+	for _, i := range included {
+		gi := g.items[i]
+		batches = append(batches, gi.lv.batch)
+		digests = append(digests, gi.digest)
+		msgs = append(msgs, strings.ReplaceAll(gi.lin.MessageID, listSep, ""))
+		hasMsg = hasMsg || gi.lin.MessageID != ""
+		li := ""
+		if gi.lv.hasLog {
+			li, hasLog = strconv.FormatInt(gi.lv.logIndex, 10), true
+		}
+		logs = append(logs, li)
+		replaced = append(replaced, strconv.FormatInt(ex[i].n, 10))
+	}
+	p := iceberg.Properties{
+		PropSumOperation: "ingest",
+		PropSumBatch:     strings.Join(batches, listSep),
+		PropSumDigest:    strings.Join(digests, listSep),
+		PropSumReplaced:  strings.Join(replaced, listSep),
+	}
+	if hasMsg {
+		p[PropSumMessageID] = strings.Join(msgs, listSep)
+	}
+	if hasLog {
+		p[PropSumLogIndex] = strings.Join(logs, listSep)
+	}
+	return p
+}
+
+// countingReader fills the per-batch row counts into the snapshot summary
+// when reading ends: iceberg-go reads the summary map when it builds the
 // snapshot, after the writer drained the reader.
 type countingReader struct {
 	*rowConverter
 	summary iceberg.Properties
 }
 
-// props returns p, to be updated with the counts when reading ends.
-func (c *countingReader) props(p iceberg.Properties) iceberg.Properties {
-	c.summary = p
-	p[PropSumRows] = "0"
-	return p
-}
-
 // Next advances and, at the end, records the counts.
 func (c *countingReader) Next() bool {
 	ok := c.rowConverter.Next()
-	if !ok && c.summary != nil {
-		c.summary[PropSumRows] = strconv.FormatInt(c.loaded, 10)
-		if c.skipped > 0 {
-			c.summary[PropSumSkipped] = strconv.FormatInt(c.skipped, 10)
+	if !ok {
+		rows := make([]string, len(c.parts))
+		skipped := make([]string, len(c.parts))
+		anySkipped := false
+		for k, p := range c.parts {
+			rows[k] = strconv.FormatInt(p.loaded, 10)
+			skipped[k] = strconv.FormatInt(p.skipped, 10)
+			anySkipped = anySkipped || p.skipped > 0
+		}
+		c.summary[PropSumRows] = strings.Join(rows, listSep)
+		if anySkipped {
+			c.summary[PropSumSkipped] = strings.Join(skipped, listSep)
 		}
 	}
 	return ok
@@ -388,36 +561,122 @@ func (c *countingReader) Next() bool {
 
 var _ array.RecordReader = (*countingReader)(nil)
 
+// marker is one batch recorded in an ingest snapshot's summary.
+type marker struct {
+	batch, digest string
+	rows          int64
+}
+
+// markersOf returns the batches an ingest snapshot recorded (nil for other
+// snapshots) and false when the summary is malformed.
+func markersOf(p iceberg.Properties) ([]marker, bool) {
+	if p[PropSumOperation] != "ingest" {
+		return nil, true
+	}
+	batches := strings.Split(p[PropSumBatch], listSep)
+	digests := strings.Split(p[PropSumDigest], listSep)
+	rows := strings.Split(p[PropSumRows], listSep)
+	if len(digests) != len(batches) || len(rows) != len(batches) {
+		return nil, false
+	}
+	out := make([]marker, len(batches))
+	for i := range batches {
+		n, err := strconv.ParseInt(rows[i], 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		out[i] = marker{batch: batches[i], digest: digests[i], rows: n}
+	}
+	return out, true
+}
+
 // findMarker returns the snapshot in the current snapshot's lineage that
-// ingested batch with digest, or nil.
-func findMarker(meta table.Metadata, batch, digest string) *table.Snapshot {
+// ingested batch with digest, and its marker.
+func findMarker(meta table.Metadata, batch, digest string) (*table.Snapshot, marker) {
 	cur := meta.CurrentSnapshot()
 	if cur == nil {
-		return nil
+		return nil, marker{}
 	}
 	for _, s := range table.AncestorsOf(cur.SnapshotID, meta.SnapshotByID) {
 		if s.Summary == nil {
 			continue
 		}
-		p := s.Summary.Properties
-		if p[PropSumBatch] == batch && p[PropSumDigest] == digest {
-			return &s
+		ms, _ := markersOf(s.Summary.Properties)
+		for _, m := range ms {
+			if m.batch == batch && m.digest == digest {
+				return &s, m
+			}
 		}
 	}
-	return nil
+	return nil, marker{}
 }
 
 // existing is what a table holds for one institution and date.
 type existing struct {
-	n      int64 // rows
-	maxSeq int   // highest _seq among them (0 when none)
-	base   int64 // the snapshot this was read from
+	n      int64        // rows
+	maxSeq int          // version: the highest _seq (0 when none)
+	base   int64        // the snapshot this was read from
+	tbl    *table.Table // the table as loaded then
 }
 
-// existingRows counts the current rows of id's institution and business
-// date and finds the highest batch sequence among them.
+// existingRows finds what tbl holds for id's institution and business date:
+// from the snapshot lineage when it can, else by scanning the _seq column.
 func existingRows(ctx context.Context, tbl *table.Table, id rrs.BatchID) (existing, error) {
-	ex := existing{base: headID(tbl)}
+	if ex, ok := knownRows(tbl.Metadata(), id); ok {
+		ex.base, ex.tbl = headID(tbl), tbl
+		return ex, nil
+	}
+	return scanRows(ctx, tbl, id)
+}
+
+// knownRows derives what the table holds for id's institution and date
+// from its snapshot summaries, without reading a manifest: the newest
+// ingest snapshot that recorded a batch of that institution and date in the
+// current lineage replaced all its rows with that batch's rows, and
+// compactions change no rows. The answer is known only when every snapshot
+// walked was the lake's own (ingest or compaction) and, when no such batch
+// is found, the lineage reaches back to the table's first snapshot; after
+// expiry or a write by another engine, ok is false.
+func knownRows(meta table.Metadata, id rrs.BatchID) (ex existing, ok bool) {
+	cur := meta.CurrentSnapshot()
+	if cur == nil {
+		return existing{}, true
+	}
+	lineage, complete := table.AncestorsOfChecked(cur.SnapshotID, meta.SnapshotByID)
+	prefix := id.InstCode + "_" + id.Date.Compact() + "_"
+	for _, s := range lineage {
+		if s.Summary == nil {
+			return existing{}, false
+		}
+		p := s.Summary.Properties
+		switch p[PropSumOperation] {
+		case "compact":
+		case "ingest":
+			ms, valid := markersOf(p)
+			if !valid {
+				return existing{}, false
+			}
+			for _, m := range ms {
+				if !strings.HasPrefix(m.batch, prefix) {
+					continue
+				}
+				bid, err := rrs.ParseBatchID(m.batch)
+				if err != nil {
+					return existing{}, false
+				}
+				return existing{n: m.rows, maxSeq: bid.Seq}, true
+			}
+		default:
+			return existing{}, false
+		}
+	}
+	return existing{}, complete
+}
+
+// scanRows counts the current rows of id's institution and date and finds
+// the highest _seq among them by reading that column.
+func scanRows(ctx context.Context, tbl *table.Table, id rrs.BatchID) (existing, error) {
+	ex := existing{base: headID(tbl), tbl: tbl}
 	if tbl.CurrentSnapshot() == nil {
 		return ex, nil
 	}

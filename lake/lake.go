@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -86,13 +87,25 @@ type Lake struct {
 	batchRows int // rows per Arrow batch written; 0 = default (tests lower it)
 }
 
-// lockKey locks the stripe of key and returns its unlock.
-func (l *Lake) lockKey(key string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	m := &l.keyLocks[h.Sum32()%uint32(len(l.keyLocks))]
-	m.Lock()
-	return m.Unlock
+// lockKeys locks the stripes of keys (in stripe order, so that two groups
+// cannot deadlock) and returns the unlock.
+func (l *Lake) lockKeys(keys []string) func() {
+	var stripes []int
+	for _, k := range keys {
+		h := fnv.New32a()
+		h.Write([]byte(k))
+		stripes = append(stripes, int(h.Sum32()%uint32(len(l.keyLocks))))
+	}
+	slices.Sort(stripes)
+	stripes = slices.Compact(stripes)
+	for _, s := range stripes {
+		l.keyLocks[s].Lock()
+	}
+	return func() {
+		for _, s := range stripes {
+			l.keyLocks[s].Unlock()
+		}
+	}
 }
 
 // Open connects to the catalog, creates the JDBC catalog tables, the
@@ -331,7 +344,7 @@ func catalogDSN(uri string) (driver, dsn string, dialect sqlcat.SupportedDialect
 	}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
 	return "sqlite", path + "?" + q.Encode(), sqlcat.SQLite, nil
 }
 

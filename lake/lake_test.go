@@ -866,3 +866,140 @@ func TestConcurrentIngest(t *testing.T) {
 		}
 	}
 }
+
+// TestKnownRowsAgreeWithScan: what the lake derives from snapshot summaries
+// about an institution and date equals what scanning the data finds, after
+// appends, a correction and a compaction.
+func TestKnownRowsAgreeWithScan(t *testing.T) {
+	_, dirs := region(t, 3)
+	l := openSQLiteLake(t)
+	for _, d := range dirs {
+		ingestDir(t, l, d, Lineage{})
+	}
+	corr, _ := correctionOf(t, dirs[1])
+	ingestDir(t, l, corr, Lineage{})
+	if _, err := l.Compact(context.Background(), CompactOptions{MinInputFiles: 2}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, typ := range l.Types() {
+		tbl, err := l.Table(ctx, typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range append(dirs, corr) {
+			id, _ := rrs.ParseBatchID(filepath.Base(d))
+			known, ok := knownRows(tbl.Metadata(), id)
+			if !ok {
+				t.Fatalf("%s %s: lineage not conclusive", typ, id)
+			}
+			scanned, err := scanRows(ctx, tbl, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if known.n != scanned.n || (scanned.n > 0 && known.maxSeq != scanned.maxSeq) {
+				t.Fatalf("%s %s: summaries say %d rows of seq %d, data %d rows of seq %d", typ, id, known.n, known.maxSeq, scanned.n, scanned.maxSeq)
+			}
+		}
+	}
+}
+
+// TestIngestAll lands a region as one group: one snapshot per table, the
+// same rows as batch-by-batch ingest, exactly once on repeat; then a group
+// holding a correction, its original and new batches replaces, appends and
+// refuses as it should — still in one snapshot per table.
+func TestIngestAll(t *testing.T) {
+	_, dirs := region(t, 3)
+	l := openSQLiteLake(t)
+	ctx := context.Background()
+	var items []Item
+	for _, d := range dirs[:4] {
+		items = append(items, Item{Batch: openBatch(t, d), Lineage: Lineage{MessageID: filepath.Base(d)}})
+	}
+	res, err := l.IngestAll(ctx, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := current(t, l)
+	for _, ts := range st.Tables {
+		if n := len(ts.Iceberg().Metadata().Snapshots()); ts.Rows() > 0 && n != 1 {
+			t.Fatalf("%s: %d snapshots for one group", ts.Name, n)
+		}
+	}
+	for i, r := range res {
+		if r.Batch != filepath.Base(dirs[i]) || !r.Changed() {
+			t.Fatalf("result %d: %+v", i, r)
+		}
+		for _, tr := range r.Tables {
+			if want := int64(len(csvRows(t, dirs[i], tr.Type))); tr.Rows != want {
+				t.Fatalf("%s %s: %d rows, CSV %d", r.Batch, tr.Type, tr.Rows, want)
+			}
+		}
+	}
+	again, err := l.IngestAll(ctx, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range again {
+		for _, tr := range r.Tables {
+			if tr.Outcome != OutcomeAlready && tr.Outcome != OutcomeEmpty {
+				t.Fatalf("repeat: %s %s %s", r.Batch, tr.Type, tr.Outcome)
+			}
+		}
+	}
+	// A single batch of the group again: found in the group's snapshot.
+	if r := ingestDir(t, l, dirs[1], Lineage{MessageID: filepath.Base(dirs[1])}); r.Changed() {
+		t.Fatalf("single repeat of a grouped batch changed the lake: %+v", r)
+	}
+
+	// Second group: a correction of dirs[0], dirs[0] itself (older: refused),
+	// and the batches not yet ingested (appended).
+	corr, kept := correctionOf(t, dirs[0])
+	second := []Item{{Batch: openBatch(t, corr)}, {Batch: openBatch(t, dirs[0]), Lineage: Lineage{ManifestDigest: []byte("other")}}}
+	for _, d := range dirs[4:] {
+		second = append(second, Item{Batch: openBatch(t, d)})
+	}
+	before := current(t, l)
+	res2, err := l.IngestAll(ctx, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range res2[0].Tables {
+		if tr.Type == rrs.TXN && (tr.Outcome != OutcomeReplaced || tr.Rows != int64(len(kept))) {
+			t.Fatalf("correction in group: %+v", tr)
+		}
+	}
+	for _, tr := range res2[1].Tables {
+		if tr.Outcome != OutcomeSuperseded {
+			t.Fatalf("older version in group: %+v", tr)
+		}
+	}
+	after := current(t, l)
+	for i, ts := range after.Tables {
+		b := before.Tables[i].Snapshot
+		if ts.Snapshot != nil && b != nil && ts.Snapshot.SnapshotID != b.SnapshotID && *ts.Snapshot.ParentSnapshotID != b.SnapshotID {
+			t.Fatalf("%s: the second group took more than one snapshot", ts.Name)
+		}
+	}
+	id0, _ := rrs.ParseBatchID(filepath.Base(dirs[0]))
+	for _, typ := range l.Types() {
+		var want [][]string
+		for _, d := range dirs[1:] {
+			want = append(want, csvRows(t, d, typ)...)
+		}
+		if typ == rrs.TXN {
+			want = append(want, kept...)
+		} else if typ != rrs.FXP {
+			want = append(want, csvRows(t, corr, typ)...)
+		}
+		rows, lin := lakeRows(t, after.Table(typ))
+		if !slices.Equal(sortedKeys(rows), sortedKeys(want)) {
+			t.Fatalf("%s after the second group: %d rows, want %d", typ, len(rows), len(want))
+		}
+		for _, m := range lin {
+			if m[ColInst] == id0.InstCode && m[ColBusinessDate] == id0.Date.String() && m[ColSeq] != "2" {
+				t.Fatalf("%s: a row of %s has lineage %v", typ, id0, m)
+			}
+		}
+	}
+}

@@ -27,7 +27,7 @@ func TestLakeCommands(t *testing.T) {
 		return out
 	}
 
-	out := must(append([]string{"lake", "ingest", "--data", data, "--json"}, dirs...)...)
+	out := must(append([]string{"lake", "ingest", "--data", data, "--json", "--group", "4"}, dirs...)...)
 	var results []lake.IngestResult
 	if err := json.Unmarshal([]byte(out), &results); err != nil || len(results) != len(dirs) {
 		t.Fatalf("ingest output: %v\n%s", err, out)
