@@ -12,6 +12,7 @@ import (
 	"github.com/ronghe/ronghe/evidence"
 	"github.com/ronghe/ronghe/exchange"
 	"github.com/ronghe/ronghe/exchange/upload"
+	"github.com/ronghe/ronghe/sqlstore"
 	"github.com/ronghe/ronghe/suite"
 	"github.com/ronghe/ronghe/tlog"
 )
@@ -302,6 +303,7 @@ func TestFinalizeAcrossReplicas(t *testing.T) {
 			f.startUpload(t, b, sub.MessageID, n, files[n])
 		}
 		replicas := []*exchange.Service{f.svc, f.newService()}
+		mk := f.mark(t)
 		var wg sync.WaitGroup
 		results := make([]*ronghe.Submission, 8)
 		errs := make([]error, len(results))
@@ -319,6 +321,13 @@ func TestFinalizeAcrossReplicas(t *testing.T) {
 		}
 		if _, err := f.verifier(t).Receipt(mustParse(t, results[0].Receipt)); err != nil {
 			t.Fatal(err)
+		}
+		// Replicas share PostgreSQL and its advisory lock; SQLite is a
+		// single-process store, where only the in-process lock applies.
+		if f.db.Dialect() == sqlstore.DialectPostgres {
+			if n := f.loggedSince(t, mk); n != 1 {
+				t.Fatalf("two replicas logged %d acceptances, want 1", n)
+			}
 		}
 	})
 }

@@ -139,6 +139,7 @@ func (f *fixture) newService() *exchange.Service {
 	return exchange.New(exchange.Config{
 		Institutions: f.db, Store: f.db, Log: f.log, Uploads: f.adapter,
 		LogOrigin: testOrigin, Signers: f.signers, Platform: f.info, Now: f.now, Logger: quiet(),
+		Lock: f.db.Lock,
 	})
 }
 
