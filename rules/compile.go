@@ -201,27 +201,28 @@ func (p *plan) uniqueQuery(ref checkRef) (*compiledQuery, error) {
 	if ref.field == "" {
 		ref.field = key[0]
 	}
-	var keyExpr, cond string
 	if slices.Equal(key, rt.Key) {
-		keyExpr, cond = "r._key", "r._keyok"
-	} else {
-		var parts, nn []string
-		for _, k := range key {
-			f := rt.Field(k)
-			expr := "r." + k
-			switch kindOf(f) {
-			case colDate:
-				expr = "strftime(r." + k + ", '%Y-%m-%d')"
-			case colMoney, colInt:
-				expr = "CAST(r." + k + " AS VARCHAR)"
-			}
-			parts = append(parts, expr)
-			nn = append(nn, "r."+k+" IS NOT NULL")
-		}
-		keyExpr, cond = strings.Join(parts, " || '|' || "), strings.Join(nn, " AND ")
+		// Staging marks every row whose key an earlier row of the file has.
+		sql := fmt.Sprintf("SELECT DISTINCT b.batch, '%s' AS type, r._key AS key, '%s' AS field\nFROM %s r JOIN batches b ON b._batch = r._batch\nWHERE r._dup",
+			rt.Type, ref.field, relName(rt.Type))
+		return &compiledQuery{name: ref.rule.ID + " unique " + string(rt.Type), sql: sql, refs: []checkRef{ref}}, nil
 	}
-	sql := fmt.Sprintf("SELECT b.batch, '%s' AS type, %s AS key, '%s' AS field\nFROM %s r JOIN batches b ON b._batch = r._batch\nWHERE %s\nGROUP BY b.batch, %s HAVING count(*) > 1",
-		rt.Type, keyExpr, ref.field, relName(rt.Type), cond, keyExpr)
+	var parts, nn []string
+	for _, k := range key {
+		f := rt.Field(k)
+		expr := "r." + k
+		switch kindOf(f) {
+		case colDate:
+			expr = "strftime(r." + k + ", '%Y-%m-%d')"
+		case colMoney, colInt:
+			expr = "CAST(r." + k + " AS VARCHAR)"
+		}
+		parts = append(parts, expr)
+		nn = append(nn, "r."+k+" IS NOT NULL")
+	}
+	keyExpr, cond := strings.Join(parts, " || '|' || "), strings.Join(nn, " AND ")
+	sql := fmt.Sprintf("SELECT b.batch, '%s' AS type, k.key, '%s' AS field\nFROM (SELECT r._batch, %s AS key FROM %s r WHERE %s GROUP BY ALL HAVING count(*) > 1) k\nJOIN batches b ON b._batch = k._batch",
+		rt.Type, ref.field, keyExpr, relName(rt.Type), cond)
 	return &compiledQuery{name: ref.rule.ID + " unique " + string(rt.Type), sql: sql, refs: []checkRef{ref}}, nil
 }
 

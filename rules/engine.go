@@ -91,6 +91,7 @@ type Engine struct {
 	log    *slog.Logger
 	jobs   sync.Map // int64 → *stageJob
 	nextID atomic.Int64
+	raw    bool // probeRaw passed: stage by writing vector memory directly
 	closed bool
 }
 
@@ -172,6 +173,10 @@ func (e *Engine) init(ctx context.Context) error {
 	}
 	if err := duckdb.RegisterTableUDF(e.conn, "rrs_stage", tf); err != nil {
 		return ronghe.WrapError(ronghe.EINTERNAL, err, "rules: register rrs_stage")
+	}
+	e.raw = probeRaw(ctx, e.conn)
+	if !e.raw {
+		e.log.Warn("rules: writing DuckDB vectors directly is not possible with this duckdb-go; staging takes the slower path")
 	}
 	for _, h := range e.plan.history {
 		if _, err := e.conn.ExecContext(ctx, h.create); err != nil {
@@ -396,7 +401,7 @@ func (e *Engine) window(ctx context.Context, win []source, w, nw int, record boo
 }
 
 func (e *Engine) progress(p Progress) {
-	if e.opts.Progress != nil {
+	if e.opts.Progress != nil && p.Window > 0 {
 		e.opts.Progress(p)
 	}
 }
@@ -407,18 +412,48 @@ func (e *Engine) runWindow(ctx context.Context, batches []*runBatch, w, nw int, 
 	if sum == nil {
 		sum = &Summary{Rows: map[string]int64{}, Findings: map[string]int{}}
 	}
-	exec := func(what, q string, args ...any) error {
-		if _, err := e.conn.ExecContext(ctx, q, args...); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		return nil
-	}
 	t0 := time.Now()
-	// batches
-	if err := exec("create batches", `CREATE OR REPLACE TEMP TABLE batches (_batch INTEGER, batch VARCHAR, sender VARCHAR,
+	findings, err := e.stage(ctx, batches, w, nw, sum)
+	if err != nil {
+		return nil, err
+	}
+	t1 := time.Now()
+	fs, err := e.check(ctx, w, nw)
+	if err != nil {
+		return nil, err
+	}
+	findings = append(findings, fs...)
+	t2 := time.Now()
+	if record && len(batches) > 0 {
+		e.progress(Progress{Phase: "record", Window: w, Windows: nw})
+		if err := e.record(ctx); err != nil {
+			return nil, err
+		}
+	}
+	t3 := time.Now()
+	e.release(ctx)
+	sum.Stage += t1.Sub(t0)
+	sum.Check += t2.Sub(t1)
+	sum.Record += t3.Sub(t2)
+	e.log.Debug("rules: window", "window", w, "batches", len(batches), "stage", t1.Sub(t0), "check", t2.Sub(t1), "record", t3.Sub(t2))
+	return mergeFindings(findings), nil
+}
+
+// exec runs one statement, naming it in the error.
+func (e *Engine) exec(ctx context.Context, what, q string, args ...any) error {
+	if _, err := e.conn.ExecContext(ctx, q, args...); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// stage fills the tables batches, files and s_<type> for the window and
+// returns the findings of the built-in field checks.
+func (e *Engine) stage(ctx context.Context, batches []*runBatch, w, nw int, sum *Summary) ([]*finding, error) {
+	if err := e.exec(ctx, "create batches", `CREATE OR REPLACE TEMP TABLE batches (_batch INTEGER, batch VARCHAR, sender VARCHAR,
 		business_date DATE, seq INTEGER, month_end BOOLEAN, business_month VARCHAR, latest BOOLEAN)`); err != nil {
 		return nil, err
 	}
@@ -431,11 +466,10 @@ func (e *Engine) runWindow(ctx context.Context, batches []*runBatch, w, nw int, 
 			args = append(args, b.idx, b.name, b.id.InstCode, time.Date(d.Y, d.M, d.D, 0, 0, 0, 0, time.UTC), b.id.Seq,
 				d.IsMonthEnd(), d.Period().String(), b.latest)
 		}
-		if err := exec("fill batches", "INSERT INTO batches VALUES "+strings.Join(vals, ", "), args...); err != nil {
+		if err := e.exec(ctx, "fill batches", "INSERT INTO batches VALUES "+strings.Join(vals, ", "), args...); err != nil {
 			return nil, err
 		}
 	}
-	// stage
 	var findings []*finding
 	var stats []fileStat
 	totalFiles := 0
@@ -455,7 +489,7 @@ func (e *Engine) runWindow(ctx context.Context, batches []*runBatch, w, nw int, 
 		progMu.Unlock()
 	}
 	for _, st := range e.plan.tables {
-		if err := exec("create staged table", st.createSQL()); err != nil {
+		if err := e.exec(ctx, "create staged table", st.createSQL()); err != nil {
 			return nil, err
 		}
 		var files []*runBatch
@@ -465,12 +499,13 @@ func (e *Engine) runWindow(ctx context.Context, batches []*runBatch, w, nw int, 
 			}
 		}
 		if len(files) > 0 {
-			job := &stageJob{ctx: ctx, st: st, rules: e.plan.fieldRules, files: files, onFile: onFile}
+			job := &stageJob{ctx: ctx, st: st, rules: e.plan.fieldRules, files: files, onFile: onFile, raw: e.raw}
 			id := e.nextID.Add(1)
 			e.jobs.Store(id, job)
 			ts, cs := time.Now(), cpuTime()
-			err := exec("stage "+string(st.rt.Type), fmt.Sprintf("INSERT INTO s_%s SELECT * FROM rrs_stage(%d)", relName(st.rt.Type), id))
+			err := e.exec(ctx, "stage "+string(st.rt.Type), fmt.Sprintf("INSERT INTO s_%s SELECT * FROM rrs_stage(%d)", relName(st.rt.Type), id))
 			e.jobs.Delete(id)
+			job.release()
 			if err != nil {
 				return nil, err
 			}
@@ -478,11 +513,11 @@ func (e *Engine) runWindow(ctx context.Context, batches []*runBatch, w, nw int, 
 			findings = append(findings, job.findings...)
 			stats = append(stats, job.stats...)
 		}
-		if err := exec("create view", st.viewSQL()); err != nil {
+		if err := e.exec(ctx, "create view", st.viewSQL()); err != nil {
 			return nil, err
 		}
 	}
-	if err := exec("create files", "CREATE OR REPLACE TEMP TABLE files (_batch INTEGER, file VARCHAR, rows BIGINT, readable BOOLEAN)"); err != nil {
+	if err := e.exec(ctx, "create files", "CREATE OR REPLACE TEMP TABLE files (_batch INTEGER, file VARCHAR, rows BIGINT, readable BOOLEAN)"); err != nil {
 		return nil, err
 	}
 	if len(stats) > 0 {
@@ -499,19 +534,24 @@ func (e *Engine) runWindow(ctx context.Context, batches []*runBatch, w, nw int, 
 			args = append(args, s.batch, string(s.typ), s.rows, s.readable)
 			sum.Rows[string(s.typ)] += s.rows
 		}
-		if err := exec("fill files", "INSERT INTO files VALUES "+strings.Join(vals, ", "), args...); err != nil {
+		if err := e.exec(ctx, "fill files", "INSERT INTO files VALUES "+strings.Join(vals, ", "), args...); err != nil {
 			return nil, err
 		}
 	}
-	t1 := time.Now()
-	// check
+	return findings, nil
+}
+
+// check creates the views and runs the compiled queries over the staged
+// window.
+func (e *Engine) check(ctx context.Context, w, nw int) ([]*finding, error) {
 	for _, o := range e.plan.objects {
 		ts, cs := time.Now(), cpuTime()
-		if err := exec(o.name, o.sql); err != nil {
+		if err := e.exec(ctx, o.name, o.sql); err != nil {
 			return nil, err
 		}
 		e.log.Debug("rules: view", "name", o.name, "took", time.Since(ts), "cpu", cpuTime()-cs)
 	}
+	var findings []*finding
 	for i, q := range e.plan.queries {
 		e.progress(Progress{Phase: "check", Window: w, Windows: nw, Done: i, Total: len(e.plan.queries)})
 		qs, cs := time.Now(), cpuTime()
@@ -523,29 +563,20 @@ func (e *Engine) runWindow(ctx context.Context, batches []*runBatch, w, nw int, 
 		findings = append(findings, fs...)
 	}
 	e.progress(Progress{Phase: "check", Window: w, Windows: nw, Done: len(e.plan.queries), Total: len(e.plan.queries)})
-	t2 := time.Now()
-	// record
-	if record && len(batches) > 0 {
-		e.progress(Progress{Phase: "record", Window: w, Windows: nw})
-		if err := e.record(ctx); err != nil {
-			return nil, err
-		}
-	}
-	t3 := time.Now()
-	// release the window's data
+	return findings, nil
+}
+
+// release drops the window's data: the materialized views and the staged
+// rows.
+func (e *Engine) release(ctx context.Context) {
 	for _, v := range e.plan.views {
 		if v.Materialize {
-			_ = exec("drop "+v.Name, "DROP TABLE IF EXISTS "+v.Name)
+			_ = e.exec(ctx, "drop "+v.Name, "DROP TABLE IF EXISTS "+v.Name)
 		}
 	}
 	for _, st := range e.plan.tables {
-		_ = exec("truncate", "DELETE FROM s_"+relName(st.rt.Type))
+		_ = e.exec(ctx, "truncate", "DELETE FROM s_"+relName(st.rt.Type))
 	}
-	sum.Stage += t1.Sub(t0)
-	sum.Check += t2.Sub(t1)
-	sum.Record += t3.Sub(t2)
-	e.log.Debug("rules: window", "window", w, "batches", len(batches), "stage", t1.Sub(t0), "check", t2.Sub(t1), "record", t3.Sub(t2))
-	return mergeFindings(findings), nil
 }
 
 // record replaces, in every history table, the stored versions of the

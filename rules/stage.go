@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -67,10 +66,19 @@ func (k colKind) typeInfo() (duckdb.TypeInfo, error) {
 	return duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
 }
 
-// metaColumns lead every staged table.
+// metaColumns lead every staged table: the batch (its position in the
+// run), the line, whether the row takes part (no L01/L02 issue), whether
+// its key passed L01/L02, whether an earlier row of the file has the same
+// key (_dup; the unique checks and the "first row" views use it), and a
+// 64-bit hash of the sender and the key (_kh), for grouping keys across
+// batches on integers.
 var metaColumns = []struct{ name, typ string }{
 	{"_batch", "INTEGER"}, {"_line", "INTEGER"}, {"_ok", "BOOLEAN"}, {"_keyok", "BOOLEAN"},
+	{"_dup", "BOOLEAN"}, {"_kh", "BIGINT"},
 }
+
+// nMeta is the number of meta columns; staged fields follow them.
+var nMeta = len(metaColumns)
 
 // stagedTable is the layout of one record type's staged table.
 type stagedTable struct {
@@ -149,18 +157,37 @@ type stageJob struct {
 	files  []*runBatch          // the batches that have this type's file
 	next   atomic.Int64
 	onFile func() // called after each file, for progress
+	raw    bool   // write values straight into DuckDB's vectors (see rawchunk.go)
 
 	mu       sync.Mutex
 	findings []*finding
 	stats    []fileStat
+	locals   []*stageLocal
 }
 
 type stageLocal struct {
-	b    *runBatch
-	rd   *rrs.Reader
-	done bool
+	b     *runBatch
+	rd    *rrs.Reader
+	done  bool
+	arena arena
+	seen  map[string]struct{} // keys of the current file
 
 	buf []*finding
+}
+
+// release frees what the threads kept for DuckDB: call it after the
+// statement that read the job has finished.
+func (j *stageJob) release() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, l := range j.locals {
+		l.arena.release()
+		if l.rd != nil {
+			_ = l.rd.Close()
+			l.rd = nil
+		}
+	}
+	j.locals = nil
 }
 
 // ColumnInfos describes the staged columns.
@@ -171,6 +198,8 @@ func (j *stageJob) ColumnInfos() []duckdb.ColumnInfo {
 		switch m.typ {
 		case "INTEGER":
 			t, _ = duckdb.NewTypeInfo(duckdb.TYPE_INTEGER)
+		case "BIGINT":
+			t, _ = duckdb.NewTypeInfo(duckdb.TYPE_BIGINT)
 		default:
 			t, _ = duckdb.NewTypeInfo(duckdb.TYPE_BOOLEAN)
 		}
@@ -192,7 +221,13 @@ func (j *stageJob) Init() duckdb.ParallelTableSourceInfo {
 }
 
 // NewLocalState returns a thread's reading state.
-func (j *stageJob) NewLocalState() any { return &stageLocal{} }
+func (j *stageJob) NewLocalState() any {
+	l := &stageLocal{}
+	j.mu.Lock()
+	j.locals = append(j.locals, l)
+	j.mu.Unlock()
+	return l
+}
 
 // FillChunk reads up to one chunk of rows into chunk.
 func (j *stageJob) FillChunk(ls any, chunk duckdb.DataChunk) error {
@@ -202,7 +237,15 @@ func (j *stageJob) FillChunk(ls any, chunk duckdb.DataChunk) error {
 	}
 	capacity := duckdb.GetDataChunkCapacity()
 	n := 0
-	w := chunkWriter{chunk: chunk}
+	w := chunkWriter{chunk: chunk, arena: &st.arena}
+	if j.raw {
+		raw, ok := rawColumns(&chunk, nMeta+len(j.st.fields))
+		if !ok {
+			return errors.New("rrs_stage: DuckDB chunk layout changed; restart without the raw path")
+		}
+		w.raw = raw
+		st.arena.reset()
+	}
 	for n < capacity {
 		if st.rd == nil {
 			if st.done {
@@ -235,9 +278,9 @@ func (j *stageJob) FillChunk(ls any, chunk duckdb.DataChunk) error {
 		if pe.Recoverable() {
 			// The record is a data row whose fields cannot be told apart:
 			// staged as a row that takes no part in anything.
-			w.meta(n, st.b.idx, pe.Line, false, false)
+			w.meta(n, st.b.idx, pe.Line, false, false, false, 0)
 			for k := range j.st.fields {
-				w.null(4+k, n)
+				w.null(nMeta+k, n)
 			}
 			n++
 			continue
@@ -274,6 +317,10 @@ func (j *stageJob) openNext(st *stageLocal) error {
 		return fmt.Errorf("stage %s of %s: %w", j.st.rt.Type.FileName(), b.name, err)
 	}
 	st.b, st.rd = b, rd
+	clear(st.seen)
+	if st.seen == nil {
+		st.seen = map[string]struct{}{}
+	}
 	return nil
 }
 
@@ -354,9 +401,17 @@ func (j *stageJob) stageRow(st *stageLocal, w *chunkWriter, n int, row *rrs.Row)
 				Message: is.Field + ": " + is.Reason}})
 		}
 	}
-	w.meta(n, st.b.idx, row.Line, ok, keyok)
+	dup, kh := false, int64(0)
+	if keyok {
+		key := j.st.key(vals)
+		if _, dup = st.seen[key]; !dup {
+			st.seen[key] = struct{}{}
+		}
+		kh = keyHash(st.b.id.InstCode, key)
+	}
+	w.meta(n, st.b.idx, row.Line, ok, keyok, dup, kh)
 	for k, i := range j.st.fields {
-		col := 4 + k
+		col := nMeta + k
 		v := vals[i]
 		if v == "" || (i < 64 && badMask&(1<<i) != 0) {
 			w.null(col, n)
@@ -378,6 +433,38 @@ func (j *stageJob) stageRow(st *stageLocal, w *chunkWriter, n int, row *rrs.Row)
 	}
 }
 
+// key returns the row's key: the key fields' values joined with "|" as in
+// findings.
+func (st *stagedTable) key(vals []string) string {
+	keys := st.rt.KeyIndexes()
+	if len(keys) == 1 {
+		return vals[keys[0]]
+	}
+	var b strings.Builder
+	for n, i := range keys {
+		if n > 0 {
+			b.WriteByte('|')
+		}
+		b.WriteString(vals[i])
+	}
+	return b.String()
+}
+
+// keyHash is the 64-bit FNV-1a hash of the sender and the key: stable across
+// processes, so the history can keep it.
+func keyHash(sender, key string) int64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := 0; i < len(sender); i++ {
+		h = (h ^ uint64(sender[i])) * prime
+	}
+	h = (h ^ 0) * prime
+	for i := 0; i < len(key); i++ {
+		h = (h ^ uint64(key[i])) * prime
+	}
+	return int64(h)
+}
+
 // addIssue appends the issue of err unless the row already has one of its
 // rule.
 func addIssue(issues []*rrs.Issue, err error) []*rrs.Issue {
@@ -391,41 +478,6 @@ func addIssue(issues []*rrs.Issue, err error) []*rrs.Issue {
 		}
 	}
 	return append(issues, is)
-}
-
-// chunkWriter writes values into a DuckDB chunk and keeps the first error.
-type chunkWriter struct {
-	chunk duckdb.DataChunk
-	err   error
-}
-
-func (w *chunkWriter) set(col, row int, v any) {
-	if err := w.chunk.SetValue(col, row, v); err != nil && w.err == nil {
-		w.err = err
-	}
-}
-
-func (w *chunkWriter) meta(row, batch, line int, ok, keyok bool) {
-	w.keep(duckdb.SetChunkValue(w.chunk, 0, row, int32(batch)))
-	w.keep(duckdb.SetChunkValue(w.chunk, 1, row, int32(line)))
-	w.keep(duckdb.SetChunkValue(w.chunk, 2, row, ok))
-	w.keep(duckdb.SetChunkValue(w.chunk, 3, row, keyok))
-}
-
-func (w *chunkWriter) null(col, row int) { w.set(col, row, nil) }
-
-func (w *chunkWriter) text(col, row int, v string) { w.keep(duckdb.SetChunkValue(w.chunk, col, row, v)) }
-
-func (w *chunkWriter) int64(col, row int, v int64) { w.keep(duckdb.SetChunkValue(w.chunk, col, row, v)) }
-
-func (w *chunkWriter) date(col, row int, d rrs.Date) {
-	w.keep(duckdb.SetChunkValue(w.chunk, col, row, time.Date(d.Y, d.M, d.D, 0, 0, 0, 0, time.UTC)))
-}
-
-func (w *chunkWriter) keep(err error) {
-	if err != nil && w.err == nil {
-		w.err = err
-	}
 }
 
 func itoa(n int) string {
