@@ -210,5 +210,6 @@ func (s *Server) buildRoutes() []route {
 	}
 	rs = append(rs, s.tusRoutes()...)
 	rs = append(rs, s.disputeRoutes()...)
+	rs = append(rs, s.governanceRoutes()...)
 	return append(rs, s.reportRoutes()...)
 }

@@ -64,6 +64,9 @@ type Config struct {
 	// Disputes serves enterprises' disputes and institutions' answers;
 	// optional like Reports.
 	Disputes Disputes
+	// Governance serves institutions' batch checks, tickets and scores;
+	// optional like Reports.
+	Governance Governance
 	// Logger receives access logs and errors; slog.Default when nil.
 	Logger *slog.Logger
 }
