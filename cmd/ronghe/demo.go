@@ -268,7 +268,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	res.LogSize, res.Consistent = last.Size, true
-	say("7. %d evidence bundles verified offline; log grew from %d to %d entries and the consistency proof verifies", res.Evidence, first.Size, last.Size)
+	say("7. %d evidence bundles verified offline; the published checkpoint grew from %d to %d entries and the consistency proof between them verifies", res.Evidence, first.Size, last.Size)
 
 	// 8. Use without seeing: an enterprise authorizes a bank, the bank gets
 	// the cross-bank flow report, another bank is refused, the enterprise
@@ -320,9 +320,12 @@ func batchDirs(root string) (map[string][]string, error) {
 }
 
 // demoRefusals shows that bad input is refused with a clear error and
-// nothing stored: a tampered file, a foreign batch, another tenant's message.
+// nothing stored: a batch changed after its manifest was submitted (the
+// changed manifest conflicts with the stored one: 409), a bad signature
+// (422), and another bank asking for this bank's message (404, as if it did
+// not exist).
 func demoRefusals(ctx context.Context, c *client.Client, prof *client.Profile, batch string, other *client.Client, counts map[string]int) error {
-	// A batch whose file changes after signing: digest mismatch at upload.
+	// A batch whose file changes after its manifest was submitted.
 	tmp, err := os.MkdirTemp("", "ronghe-tamper-")
 	if err != nil {
 		return err
