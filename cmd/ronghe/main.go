@@ -51,6 +51,7 @@ func commands() []command {
 		{"catalog", "the lake's data catalog: tables, columns, levels, PI, rows, freshness", runCatalog},
 		{"sql", "governed, logged read-only SQL over the lake for the operator's staff", runSQL},
 		{"lake", "lake maintenance: ingest, compact, expire, orphans", runLake},
+		{"quality", "the quality loop: tickets and scores (operator), a batch's check and W confirmations (institution)", runQuality},
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/ronghe/ronghe/envelope"
 	"github.com/ronghe/ronghe/exchange"
 	"github.com/ronghe/ronghe/exchange/upload"
+	"github.com/ronghe/ronghe/governance"
 	"github.com/ronghe/ronghe/httpapi"
 	"github.com/ronghe/ronghe/pipeline"
 	"github.com/ronghe/ronghe/policy"
@@ -57,6 +58,8 @@ type platform struct {
 
 	// disputes serves enterprises' disputes (services.go).
 	disputes *policy.Disputes
+	// gov is the quality loop (governance.go).
+	gov *governance.Service
 }
 
 func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err error) {
@@ -131,6 +134,7 @@ func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err err
 		Reports:      p.reports,
 		Policy:       p.policy,
 		Disputes:     p.disputes,
+		Governance:   p.gov,
 		Logger:       cfg.logger,
 	}); err != nil {
 		return nil, err
@@ -162,6 +166,7 @@ func (p *platform) serve(ctx context.Context, ln net.Listener) error {
 	if err := p.pipe.Start(ctx); err != nil {
 		return err
 	}
+	defer p.gov.Start(ctx)() // deadlines and owed messages
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -189,6 +194,11 @@ func (p *platform) close() {
 	if p.log != nil {
 		if err := p.log.Close(); err != nil {
 			p.logger.Warn("closing the log", "err", err)
+		}
+	}
+	if p.gov != nil {
+		if err := p.gov.Close(); err != nil {
+			p.logger.Warn("closing the rule engine", "err", err)
 		}
 	}
 	if p.blobs != nil {

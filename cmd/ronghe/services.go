@@ -99,8 +99,12 @@ func (p *platform) openServices(ctx context.Context, cfg platformConfig) error {
 		_, err = p.disputes.ResolveByCorrection(ctx, day.Inst, day.Date, day.Batch, messageID, *sub.AcceptedAt)
 		return err
 	}}
+	// The quality check goes first: a rejected batch stops there.
+	if p.gov, err = p.openGovernance(cfg); err != nil {
+		return err
+	}
 	p.pipe, err = pipeline.Open(ctx, pipeline.Config{DB: p.db.SQL(), Dialect: p.db.Dialect(), DSN: cfg.store.dsn(),
-		Stages: []pipeline.Stage{flows}, Logger: cfg.logger})
+		Stages: []pipeline.Stage{p.gov.Stage(), flows}, Logger: cfg.logger})
 	return err
 }
 
