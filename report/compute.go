@@ -225,7 +225,9 @@ func Compute(f *ronghe.FlowFacts, uscc string, w Window, now time.Time) *Report 
 		}
 		d.in += c.Inflow
 		d.out += c.Outflow
-		if c.Inflow > 0 {
+		// Flows without any counterparty information (cash) are inflow
+		// but no counterparty's.
+		if c.Inflow > 0 && c.CpKey != "" {
 			x.cps[c.CpKey] += c.Inflow
 		}
 		x.round += c.RoundIn
