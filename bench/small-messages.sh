@@ -85,10 +85,14 @@ printf '%-40s %10s %10s %8s %10s\n' "p99 < 100 ms" "$P99" 100 "-" "$(awk -v a="$
 printf '%-40s %10.0f %10.0f %8s %10s\n' "ratio to Tessera alone (same run)" "$RATE" "$PEER" "$(awk -v a="$RATE" -v b="$PEER" 'BEGIN { printf "%.3f", a / b }')" "-"
 
 if [ "${PROFILE:-0}" = 1 ] && [ -s "$BIN/server.pprof" ]; then
+	if [ -n "${WORK:-}" ]; then
+		cp "$BIN/server.pprof" "$WORK/server.pprof"
+		cp "$BIN/ronghe" "$WORK/ronghe"
+		echo "profile kept: go tool pprof $WORK/ronghe $WORK/server.pprof"
+	fi
 	echo
 	echo "server CPU profile, cumulative, Ronghe/Tessera/SQLite frames and GC:"
-	(cd "$ROOT" && go tool pprof -top -cum "$BIN/ronghe" "$BIN/server.pprof" 2>/dev/null) |
-		grep -E 'Duration|ronghe/ronghe/(httpapi|exchange|sqlstore|tlog|blobstore|evidence)\.|tessera/storage/posix\.\(\*appender\)\.sequenceBatch|gcBgMarkWorker|sqlite3_step$|Syscall6$' | head -40
-	if [ -n "${WORK:-}" ]; then cp "$BIN/server.pprof" "$WORK/server.pprof"; echo "profile kept in $WORK/server.pprof"; fi
+	{ (cd "$ROOT" && go tool pprof -top -cum "$BIN/ronghe" "$BIN/server.pprof" 2>/dev/null) |
+		grep -E 'Duration|ronghe/ronghe/(httpapi|exchange|sqlstore|tlog|blobstore|evidence)\.|tessera/storage/posix\.\(\*appender\)\.sequenceBatch|gcBgMarkWorker|sqlite3_step$|Syscall6$' | head -40; } || true
 fi
 exit "$rc"
