@@ -47,6 +47,7 @@ func commands() []command {
 		{"verify", "verify a receipt or evidence bundle offline", runVerify},
 		{"gen", "generate a synthetic region of RRS-1 batches", runGen},
 		{"validate", "check RRS-1 batches offline with the platform's rule engine (findings as JSON lines with --json)", runValidate},
+		{"report", "flow reports and disputes (异议): report flow, report dispute file|answer|list, report disputes --overdue", runReport},
 		{"demo", "run the platform, onboard three banks, submit and verify, in a temp directory", runDemo},
 		{"catalog", "the lake's data catalog: tables, columns, levels, PI, rows, freshness", runCatalog},
 		{"sql", "governed, logged read-only SQL over the lake for the operator's staff", runSQL},
