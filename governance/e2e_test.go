@@ -2,12 +2,16 @@ package governance_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +20,7 @@ import (
 	"github.com/ronghe/ronghe/exchange"
 	"github.com/ronghe/ronghe/gen"
 	"github.com/ronghe/ronghe/governance"
+	"github.com/ronghe/ronghe/pipeline"
 	"github.com/ronghe/ronghe/rrs"
 	"github.com/ronghe/ronghe/suite"
 )
@@ -77,6 +82,40 @@ func TestCleanBatches(t *testing.T) {
 				}
 			}
 		}
+		// A retried job checks nothing again and sends nothing again.
+		tenant, batch := batchName(dirs[0])
+		before := len(f.mailbox(t, tenant))
+		if err := f.gov.Process(f.ctx, tenant, batch); err != nil {
+			t.Fatal(err)
+		}
+		q, _ := f.db.FindQuality(f.ctx, tenant, batch)
+		if q.Attempts != 1 || q.StartedAt == nil || q.FinishedAt == nil || len(f.mailbox(t, tenant)) != before {
+			t.Fatalf("retried job: %+v, %d messages (was %d)", q, len(f.mailbox(t, tenant)), before)
+		}
+		// A version older than one checked before is superseded: not checked,
+		// not passed on.
+		last := dirs[len(dirs)-1]
+		lt, lb := batchName(last)
+		v3, v2 := strings.TrimSuffix(lb, "_1")+"_3", strings.TrimSuffix(lb, "_1")+"_2"
+		f.accept(t, lt, v3, "", copyBatch(t, last, v3), receivedOnTime(lb).Add(time.Hour))
+		if q := f.waitBatch(t, lt, v3); q.Outcome != ronghe.OutcomeAccepted {
+			t.Fatalf("%s: %+v", v3, q)
+		}
+		f.waitReached(t, lt, v3)
+		f.accept(t, lt, v2, "", copyBatch(t, last, v2), receivedOnTime(lb).Add(2*time.Hour))
+		if q := f.waitBatch(t, lt, v2); q.Outcome != ronghe.OutcomeSuperseded || q.Stats.Records != 0 {
+			t.Fatalf("%s: %+v", v2, q)
+		}
+		if err := f.gov.Process(f.ctx, lt, v2); !errors.Is(err, pipeline.ErrSkipRest) {
+			t.Fatalf("superseded batch: %v", err)
+		}
+		if f.reachedNext(lt, v2) {
+			t.Errorf("superseded %s reached the next stage", v2)
+		}
+		if s, err := f.db.FindSample(f.ctx, lt, lb); err != nil || s.Status != ronghe.SampleSuperseded {
+			t.Errorf("sample of %s after a correction: %+v %v", lb, s, err)
+		}
+
 		jan := rrs.Period{Y: 2025, M: time.January}
 		scores, err := governance.Scores(f.ctx, f.db, jan, time.Date(2025, 1, 9, 10, 0, 0, 0, rrs.Shanghai))
 		if err != nil {
@@ -726,4 +765,88 @@ func allTickets(t *testing.T, f *fixture) []*ronghe.Ticket {
 		}
 		after = ts[len(ts)-1].ID
 	}
+}
+
+// TestViewBeforeCheck: a batch still arriving is "receiving", an accepted
+// one whose job has not started "queued"; another institution's batch is
+// not found.
+func TestViewBeforeCheck(t *testing.T) {
+	forBackends(t, func(t *testing.T, f *fixture) {
+		const tenant, batch = "B1234401000018", "B1234401000018_20250106_1"
+		f.bank(t, tenant)
+		sub := &ronghe.Submission{Tenant: tenant, MessageID: batch, Manifest: []byte("{}"), ManifestDigest: []byte{1}, Signature: []byte{1},
+			KeyID: "k", Files: []ronghe.SubmissionFile{{Name: "TXN.csv", Size: 1, Digest: strings.Repeat("0", 64)}}}
+		if _, _, err := f.db.CreateSubmission(f.ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+		v, err := governance.View(f.ctx, f.db, f.db, tenant, batch)
+		if err != nil || v.Quality.Status != ronghe.QualityReceiving || v.Findings == nil || v.Messages == nil {
+			t.Fatalf("receiving: %+v %v", v, err)
+		}
+		if err := f.db.CompleteFile(f.ctx, tenant, batch, "TXN.csv", exchange.BlobKey(tenant, batch, "TXN.csv")); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2025, 1, 7, 8, 0, 0, 0, time.UTC)
+		if err := f.db.AcceptSubmission(f.ctx, tenant, batch, at, 1, []byte("r")); err != nil {
+			t.Fatal(err)
+		}
+		v, err = f.gov.View(f.ctx, tenant, batch)
+		if err != nil || v.Quality.Status != ronghe.QualityQueued || !v.Quality.ReceivedAt.Equal(at) || v.Quality.BusinessDate != "2025-01-06" {
+			t.Fatalf("queued: %+v %v", v.Quality, err)
+		}
+		if _, err := f.gov.View(f.ctx, "B9999999999999", batch); ronghe.ErrorCode(err) != ronghe.ENOTFOUND {
+			t.Fatalf("another tenant's batch: %v", err)
+		}
+	})
+}
+
+// flakyBlobs fails the first n reads.
+type flakyBlobs struct {
+	governance.Blobs
+	mu sync.Mutex
+	n  int
+}
+
+func (b *flakyBlobs) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.n > 0 {
+		b.n--
+		return nil, ronghe.Errorf(ronghe.EUNAVAILABLE, "object store unreachable")
+	}
+	return b.Blobs.Get(ctx, key)
+}
+
+// TestRetry: a check that fails for an unavailable dependency is recorded
+// as retrying with the reason, and the next attempt completes it.
+func TestRetry(t *testing.T) {
+	_, dirs := region(t, smallRegion(20250101))
+	forBackends(t, func(t *testing.T, f *fixture) {
+		tenant, batch := batchName(dirs[0])
+		f.store(t, tenant, batch, "", dirs[0], receivedOnTime(batch), false)
+		gov, err := governance.New(governance.Config{Store: f.db, Submissions: f.db, Blobs: &flakyBlobs{Blobs: f.blobs, n: 1}, Keys: f.db,
+			Mailbox: f.exch, HistoryPath: filepath.Join(t.TempDir(), "h.duckdb"), WorkDir: t.TempDir(), SampleKey: f.sampleKey,
+			Now: f.clock.Now, Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer gov.Close()
+		if err := gov.Process(f.ctx, tenant, batch); ronghe.ErrorCode(err) != ronghe.EUNAVAILABLE {
+			t.Fatalf("first attempt: %v", err)
+		}
+		q, err := f.db.FindQuality(f.ctx, tenant, batch)
+		if err != nil || q.Status != ronghe.QualityRetrying || q.Attempts != 1 || !strings.Contains(q.LastError, "unreachable") {
+			t.Fatalf("after a failed attempt: %+v %v", q, err)
+		}
+		if err := gov.Process(f.ctx, tenant, batch); err != nil {
+			t.Fatal(err)
+		}
+		q, _ = f.db.FindQuality(f.ctx, tenant, batch)
+		if q.Status != ronghe.QualityDone || q.Attempts != 2 || q.LastError != "" || q.Outcome != ronghe.OutcomeAccepted {
+			t.Fatalf("after the retry: %+v", q)
+		}
+		if n := countKind(f.mailbox(t, tenant), governance.KindReport, batch); n != 1 {
+			t.Fatalf("%d reports", n)
+		}
+	})
 }

@@ -187,6 +187,12 @@ func (f *fixture) bank(t *testing.T, code string) {
 // enqueues it into the pipeline. kind is a batch unless refersTo is set.
 func (f *fixture) accept(t *testing.T, tenant, messageID, refersTo, dir string, received time.Time) {
 	t.Helper()
+	f.store(t, tenant, messageID, refersTo, dir, received, true)
+}
+
+// store is accept, enqueueing only when enqueue is set.
+func (f *fixture) store(t *testing.T, tenant, messageID, refersTo, dir string, received time.Time, enqueue bool) {
+	t.Helper()
 	f.bank(t, tenant)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -246,8 +252,10 @@ func (f *fixture) accept(t *testing.T, tenant, messageID, refersTo, dir string, 
 			t.Fatal(err)
 		}
 	}
-	if err := f.pipe.Enqueue(f.ctx, tenant, messageID); err != nil {
-		t.Fatal(err)
+	if enqueue {
+		if err := f.pipe.Enqueue(f.ctx, tenant, messageID); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := f.db.AcceptSubmission(f.ctx, tenant, messageID, received, 1, []byte("receipt")); err != nil {
 		t.Fatal(err)

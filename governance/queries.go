@@ -220,9 +220,14 @@ func Scores(ctx context.Context, st ronghe.GovernanceStore, month rrs.Period, as
 	return LeagueTable(out), nil
 }
 
-// Score is the institution's score for a month.
+// Score is the institution's score for a month as of now; the zero month
+// is the current one (Asia/Shanghai).
 func (s *Service) Score(ctx context.Context, tenant string, month rrs.Period) (*ronghe.QualityScore, error) {
-	return Score(ctx, s.store, tenant, month, s.now())
+	now := s.now()
+	if month.Y == 0 {
+		month = rrs.DateOf(now).Period()
+	}
+	return Score(ctx, s.store, tenant, month, now)
 }
 
 // Scores is the month's league table.

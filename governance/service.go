@@ -481,7 +481,8 @@ func (s *Service) batchChange(ctx context.Context, q *ronghe.BatchQuality, id rr
 	slices.SortFunc(ownRecs, compareRecords)
 	rep := &Report{Type: TypeReport, Batch: batch, BusinessDate: date, Seq: id.Seq, Outcome: outcome, Problems: problems,
 		Errors: done.Errors, Warnings: done.Warnings, ByRule: byRule(ownRecs), Stats: done.Stats,
-		TicketsOpened: book.opened[tenant], TicketsJoined: book.joined[tenant], TicketsClosed: book.closed[tenant], CheckedAt: now}
+		TicketsOpened: sortedIDs(book.opened[tenant]), TicketsJoined: sortedIDs(book.joined[tenant]),
+		TicketsClosed: sortedIDs(book.closed[tenant]), CheckedAt: now}
 	if len(ownRecs) > 0 {
 		body, n := problemsCSV(ownRecs)
 		rep.ProblemsListed = n
@@ -519,6 +520,13 @@ func compareRecords(a, b *ronghe.QualityFinding) int {
 		return c
 	}
 	return strings.Compare(a.Key, b.Key)
+}
+
+// sortedIDs returns ids sorted, never nil.
+func sortedIDs(ids []string) []string {
+	out := append([]string{}, ids...)
+	slices.Sort(out)
+	return out
 }
 
 // batchSeq is the seq of a batch name, 0 if it is not one.
