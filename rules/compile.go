@@ -15,6 +15,7 @@ import (
 type plan struct {
 	rs         *RuleSet
 	tables     []*stagedTable // in spec order
+	sequences  []*sequencePlan
 	fieldRules map[string]fieldRule
 	history    []compiledHistory
 	views      []View
@@ -64,6 +65,9 @@ func compile(rs *RuleSet) (*plan, error) {
 	used := rs.usedFields()
 	for _, rt := range rs.spec.Types {
 		p.tables = append(p.tables, newStagedTable(rt, used[rt.Type]))
+	}
+	for _, q := range rs.Sequences {
+		p.sequences = append(p.sequences, newSequencePlan(q, rs.spec))
 	}
 	fieldIDs := []string{rrs.RuleMissing, rrs.RuleFormat, rrs.RuleUSCC, rrs.RuleResidentID, rrs.RuleISOCode, rrs.RuleEnum, rrs.RuleRange}
 	rowChecks := map[rrs.Type][]checkRef{}
@@ -256,4 +260,15 @@ WHERE hist_%[1]s.inst_code = r.sender AND hist_%[1]s.business_date = r.business_
 SELECT b.sender, b.business_date, b.seq, b.batch, %[3]s
 FROM (%[4]s) c JOIN batches b ON b._batch = c._batch WHERE b.latest`, h.Name, strings.Join(plain, ", "), strings.Join(run, ", "), h.SQL)
 	return ch
+}
+
+// sequencesOf returns the sequences computed from record type t.
+func (p *plan) sequencesOf(t rrs.Type) []*sequencePlan {
+	var out []*sequencePlan
+	for _, q := range p.sequences {
+		if q.Type == t {
+			out = append(out, q)
+		}
+	}
+	return out
 }

@@ -168,7 +168,7 @@ func (e *Engine) init(ctx context.Context) error {
 			if !ok {
 				return nil, fmt.Errorf("rrs_stage: no staging job %d", id)
 			}
-			return j.(*stageJob), nil
+			return j.(duckdb.ParallelChunkTableSource), nil
 		},
 	}
 	if err := duckdb.RegisterTableUDF(e.conn, "rrs_stage", tf); err != nil {
@@ -472,6 +472,7 @@ func (e *Engine) stage(ctx context.Context, batches []*runBatch, w, nw int, sum 
 	}
 	var findings []*finding
 	var stats []fileStat
+	seqOut := map[string][]seqSummary{} // by sequence
 	totalFiles := 0
 	for _, st := range e.plan.tables {
 		for _, b := range batches {
@@ -499,7 +500,8 @@ func (e *Engine) stage(ctx context.Context, batches []*runBatch, w, nw int, sum 
 			}
 		}
 		if len(files) > 0 {
-			job := &stageJob{ctx: ctx, st: st, rules: e.plan.fieldRules, files: files, onFile: onFile, raw: e.raw}
+			job := &stageJob{ctx: ctx, st: st, rules: e.plan.fieldRules, files: files, onFile: onFile, raw: e.raw,
+				seqs: e.plan.sequencesOf(st.rt.Type)}
 			id := e.nextID.Add(1)
 			e.jobs.Store(id, job)
 			ts, cs := time.Now(), cpuTime()
@@ -512,10 +514,18 @@ func (e *Engine) stage(ctx context.Context, batches []*runBatch, w, nw int, sum 
 			e.log.Debug("rules: staged", "type", st.rt.Type, "files", len(files), "took", time.Since(ts), "cpu", cpuTime()-cs)
 			findings = append(findings, job.findings...)
 			stats = append(stats, job.stats...)
+			for k, q := range job.seqs {
+				if k < len(job.seqOut) {
+					seqOut[q.Name] = append(seqOut[q.Name], job.seqOut[k]...)
+				}
+			}
 		}
 		if err := e.exec(ctx, "create view", st.viewSQL()); err != nil {
 			return nil, err
 		}
+	}
+	if err := e.stageSequences(ctx, seqOut); err != nil {
+		return nil, err
 	}
 	if err := e.exec(ctx, "create files", "CREATE OR REPLACE TEMP TABLE files (_batch INTEGER, file VARCHAR, rows BIGINT, readable BOOLEAN)"); err != nil {
 		return nil, err
@@ -539,6 +549,30 @@ func (e *Engine) stage(ctx context.Context, batches []*runBatch, w, nw int, sum 
 		}
 	}
 	return findings, nil
+}
+
+// stageSequences fills the sequences' tables with the summaries staging
+// computed.
+func (e *Engine) stageSequences(ctx context.Context, byName map[string][]seqSummary) error {
+	for _, q := range e.plan.sequences {
+		if err := e.exec(ctx, "create sequence "+q.Name, q.createSQL()); err != nil {
+			return err
+		}
+		rows := byName[q.Name]
+		if len(rows) == 0 {
+			continue
+		}
+		job := &seqJob{plan: q, rows: rows, raw: e.raw}
+		id := e.nextID.Add(1)
+		e.jobs.Store(id, job)
+		err := e.exec(ctx, "fill sequence "+q.Name, fmt.Sprintf("INSERT INTO %s SELECT * FROM rrs_stage(%d)", q.Name, id))
+		e.jobs.Delete(id)
+		job.release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // check creates the views and runs the compiled queries over the staged
@@ -576,6 +610,9 @@ func (e *Engine) release(ctx context.Context) {
 	}
 	for _, st := range e.plan.tables {
 		_ = e.exec(ctx, "truncate", "DELETE FROM s_"+relName(st.rt.Type))
+	}
+	for _, q := range e.plan.sequences {
+		_ = e.exec(ctx, "truncate", "DELETE FROM "+q.Name)
 	}
 }
 

@@ -23,7 +23,7 @@ func probeRaw(ctx context.Context, conn *sql.Conn) bool {
 		return false
 	}
 	defer p.arena.release()
-	rows, err := conn.QueryContext(ctx, "SELECT _batch, _line, _ok, _keyok, _dup, _kh, s, l, m, strftime(d, '%Y-%m-%d') FROM rrs_probe()")
+	rows, err := conn.QueryContext(ctx, "SELECT _batch, _line, _ok, _keyok, _dup, _kh, s, l, m, strftime(d, '%Y-%m-%d'), CAST(h AS VARCHAR) FROM rrs_probe()")
 	if err != nil {
 		return false
 	}
@@ -35,18 +35,19 @@ func probeRaw(ctx context.Context, conn *sql.Conn) bool {
 		s, l           sql.NullString
 		m              sql.NullInt64
 		d              sql.NullString
+		h              string
 	}
 	want := []row{
 		{7, 2, true, false, true, -3, sql.NullString{String: "abc", Valid: true}, sql.NullString{String: "a string longer than twelve", Valid: true},
-			sql.NullInt64{Int64: -12345, Valid: true}, sql.NullString{String: "2024-02-29", Valid: true}},
-		{8, 3, false, true, false, 1 << 62, sql.NullString{}, sql.NullString{String: "名字超过十二字节的字符串", Valid: true}, sql.NullInt64{}, sql.NullString{}},
+			sql.NullInt64{Int64: -12345, Valid: true}, sql.NullString{String: "2024-02-29", Valid: true}, "-5"},
+		{8, 3, false, true, false, 1 << 62, sql.NullString{}, sql.NullString{String: "名字超过十二字节的字符串", Valid: true}, sql.NullInt64{}, sql.NullString{}, "18446744073709551616"},
 		{9, 4, true, true, false, 0, sql.NullString{String: "123456789012", Valid: true}, sql.NullString{String: "", Valid: true},
-			sql.NullInt64{Int64: 999_999_999_999_999_999, Valid: true}, sql.NullString{String: "1970-01-01", Valid: true}},
+			sql.NullInt64{Int64: 999_999_999_999_999_999, Valid: true}, sql.NullString{String: "1970-01-01", Valid: true}, "0"},
 	}
 	var got []row
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.batch, &r.line, &r.ok, &r.keyok, &r.dup, &r.kh, &r.s, &r.l, &r.m, &r.d); err != nil {
+		if err := rows.Scan(&r.batch, &r.line, &r.ok, &r.keyok, &r.dup, &r.kh, &r.s, &r.l, &r.m, &r.d, &r.h); err != nil {
 			return false
 		}
 		got = append(got, r)
@@ -77,6 +78,7 @@ func (p *probeSource) ColumnInfos() []duckdb.ColumnInfo {
 		{Name: "_dup", T: mk(duckdb.TYPE_BOOLEAN)}, {Name: "_kh", T: mk(duckdb.TYPE_BIGINT)},
 		{Name: "s", T: mk(duckdb.TYPE_VARCHAR)}, {Name: "l", T: mk(duckdb.TYPE_VARCHAR)},
 		{Name: "m", T: mk(duckdb.TYPE_BIGINT)}, {Name: "d", T: mk(duckdb.TYPE_DATE)},
+		{Name: "h", T: mk(duckdb.TYPE_HUGEINT)},
 	}
 }
 
@@ -89,7 +91,7 @@ func (p *probeSource) FillChunk(chunk duckdb.DataChunk) error {
 		return chunk.SetSize(0)
 	}
 	p.done = true
-	raw, ok := rawColumns(&chunk, 10)
+	raw, ok := rawColumns(&chunk, 11)
 	if !ok {
 		p.err = errProbe
 		return chunk.SetSize(0)
@@ -100,16 +102,25 @@ func (p *probeSource) FillChunk(chunk duckdb.DataChunk) error {
 	w.text(7, 0, "a string longer than twelve")
 	w.int64(8, 0, -12345)
 	w.date(9, 0, rrs.Date{Y: 2024, M: time.February, D: 29})
+	var neg int128
+	neg.add(-5)
+	w.hugeint(10, 0, neg)
 	w.meta(1, 8, 3, false, true, false, 1<<62)
 	w.null(6, 1)
 	w.text(7, 1, "名字超过十二字节的字符串")
 	w.null(8, 1)
 	w.null(9, 1)
+	var big int128
+	big.add(1<<63 - 1)
+	big.add(1<<63 - 1)
+	big.add(2)
+	w.hugeint(10, 1, big)
 	w.meta(2, 9, 4, true, true, false, 0)
 	w.text(6, 2, "123456789012")
 	w.text(7, 2, "")
 	w.int64(8, 2, 999_999_999_999_999_999)
 	w.date(9, 2, rrs.Date{Y: 1970, M: time.January, D: 1})
+	w.hugeint(10, 2, int128{})
 	return chunk.SetSize(3)
 }
 

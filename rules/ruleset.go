@@ -28,6 +28,9 @@ type RuleSet struct {
 	// Views are named SQL queries the checks share, created in order before
 	// the checks run; a materialized view is computed once per run.
 	Views []View `yaml:"views,omitempty"`
+	// Sequences declare the sequence built-in (see Sequence): per batch and
+	// partition summaries computed while the data is staged.
+	Sequences []Sequence `yaml:"sequences,omitempty"`
 	// History declares what each batch contributes to the history that later
 	// batches are checked against (C01, C05, C06, L08 across batches, T03).
 	History []HistoryTable `yaml:"history,omitempty"`
@@ -224,6 +227,16 @@ func (rs *RuleSet) validate() error {
 	}
 	rs.spec = spec
 	names := reservedNames(spec)
+	for i := range rs.Sequences {
+		q := &rs.Sequences[i]
+		if !namePattern.MatchString(q.Name) || names[q.Name] {
+			return bad("sequence %d: name %q is malformed, reserved or used twice", i+1, clip(q.Name))
+		}
+		names[q.Name] = true
+		if err := q.validate(spec); err != nil {
+			return bad("sequence %s: %s", q.Name, err)
+		}
+	}
 	for i, v := range rs.Views {
 		if !namePattern.MatchString(v.Name) || names[v.Name] {
 			return bad("view %d: name %q is malformed, reserved or used twice", i+1, clip(v.Name))

@@ -158,11 +158,13 @@ type stageJob struct {
 	next   atomic.Int64
 	onFile func() // called after each file, for progress
 	raw    bool   // write values straight into DuckDB's vectors (see rawchunk.go)
+	seqs   []*sequencePlan
 
 	mu       sync.Mutex
 	findings []*finding
 	stats    []fileStat
 	locals   []*stageLocal
+	seqOut   [][]seqSummary // per sequence
 }
 
 type stageLocal struct {
@@ -170,7 +172,8 @@ type stageLocal struct {
 	rd    *rrs.Reader
 	done  bool
 	arena arena
-	seen  map[string]struct{} // keys of the current file
+	seen  *strIndex   // keys of the current file
+	seqs  []*seqState // per sequence of the record type
 
 	buf []*finding
 }
@@ -222,7 +225,10 @@ func (j *stageJob) Init() duckdb.ParallelTableSourceInfo {
 
 // NewLocalState returns a thread's reading state.
 func (j *stageJob) NewLocalState() any {
-	l := &stageLocal{}
+	l := &stageLocal{seen: newStrIndex()}
+	for _, q := range j.seqs {
+		l.seqs = append(l.seqs, newSeqState(q))
+	}
 	j.mu.Lock()
 	j.locals = append(j.locals, l)
 	j.mu.Unlock()
@@ -311,16 +317,13 @@ func (j *stageJob) openNext(st *stageLocal) error {
 		if errors.As(err, &pe) && dataError(pe) {
 			st.b = b
 			j.fileFinding(st, pe)
-			j.record(st, fileStat{batch: b.idx, typ: j.st.rt.Type, readable: false})
+			j.record(st, fileStat{batch: b.idx, typ: j.st.rt.Type, readable: false}, nil)
 			return nil
 		}
 		return fmt.Errorf("stage %s of %s: %w", j.st.rt.Type.FileName(), b.name, err)
 	}
 	st.b, st.rd = b, rd
-	clear(st.seen)
-	if st.seen == nil {
-		st.seen = map[string]struct{}{}
-	}
+	st.seen.reset()
 	return nil
 }
 
@@ -328,13 +331,23 @@ func (j *stageJob) closeFile(st *stageLocal, readable bool) {
 	rows := int64(st.rd.Rows())
 	_ = st.rd.Close() // a read-only file: nothing is lost on a failed close
 	st.rd = nil
-	j.record(st, fileStat{batch: st.b.idx, typ: j.st.rt.Type, rows: rows, readable: readable})
+	var sums [][]seqSummary
+	for _, q := range st.seqs {
+		sums = append(sums, q.flush(st.b.idx))
+	}
+	j.record(st, fileStat{batch: st.b.idx, typ: j.st.rt.Type, rows: rows, readable: readable}, sums)
 }
 
-func (j *stageJob) record(st *stageLocal, fs fileStat) {
+func (j *stageJob) record(st *stageLocal, fs fileStat, sums [][]seqSummary) {
 	j.mu.Lock()
 	j.stats = append(j.stats, fs)
 	j.findings = append(j.findings, st.buf...)
+	if j.seqOut == nil {
+		j.seqOut = make([][]seqSummary, len(j.seqs))
+	}
+	for k, s := range sums {
+		j.seqOut[k] = append(j.seqOut[k], s...)
+	}
 	j.mu.Unlock()
 	st.buf = st.buf[:0]
 	if j.onFile != nil {
@@ -404,10 +417,14 @@ func (j *stageJob) stageRow(st *stageLocal, w *chunkWriter, n int, row *rrs.Row)
 	dup, kh := false, int64(0)
 	if keyok {
 		key := j.st.key(vals)
-		if _, dup = st.seen[key]; !dup {
-			st.seen[key] = struct{}{}
-		}
+		_, isNew := st.seen.add(key)
+		dup = !isNew
 		kh = keyHash(st.b.id.InstCode, key)
+	}
+	if ok {
+		for _, q := range st.seqs {
+			q.add(vals, row.Line)
+		}
 	}
 	w.meta(n, st.b.idx, row.Line, ok, keyok, dup, kh)
 	for k, i := range j.st.fields {
