@@ -344,7 +344,9 @@ func catalogDSN(uri string) (driver, dsn string, dialect sqlcat.SupportedDialect
 	}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	// A pipeline job that saw its ingest commit is never retried, so the
+	// commit must survive a power loss: FULL, not WAL's cheaper NORMAL.
+	q.Add("_pragma", "synchronous(FULL)")
 	return "sqlite", path + "?" + q.Encode(), sqlcat.SQLite, nil
 }
 
