@@ -241,6 +241,7 @@ type source struct {
 	path  string
 	open  func() (*rrs.Batch, error)
 	bytes int64
+	given bool // the caller's batch: not closed by the engine
 }
 
 // runBatch is one batch of a window.
@@ -266,7 +267,7 @@ func (e *Engine) Run(ctx context.Context, paths []string, emit func(Finding) err
 		}
 		srcs = append(srcs, s)
 	}
-	return e.run(ctx, srcs, emit)
+	return e.run(ctx, srcs, e.opts.OneShot, emit)
 }
 
 // CheckBatch checks one opened batch against the history, records it in the
@@ -277,14 +278,12 @@ func (e *Engine) CheckBatch(ctx context.Context, b *rrs.Batch) ([]Finding, error
 		return nil, ronghe.Errorf(ronghe.EUNSUPPORTED, "batch %s is RRS-1 %s, the rule set is for %s", b.ID(), b.Spec().Version, e.plan.rs.spec.Version)
 	}
 	var out []Finding
-	one := source{id: b.ID(), path: b.ID().String(), open: func() (*rrs.Batch, error) { return b, nil }}
-	saved := e.opts.OneShot
-	e.opts.OneShot = false
-	defer func() { e.opts.OneShot = saved }()
-	_, err := e.run(ctx, []source{one}, func(f Finding) error { out = append(out, f); return nil })
+	one := source{id: b.ID(), path: b.ID().String(), open: func() (*rrs.Batch, error) { return b, nil }, given: true}
+	_, err := e.run(ctx, []source{one}, false, func(f Finding) error { out = append(out, f); return nil })
 	return out, err
 }
 
+// pathSource describes the batch directory or zip at p.
 func (e *Engine) pathSource(p string) (source, error) {
 	id, err := rrs.ParseBatchID(filepath.Base(filepath.Clean(p)))
 	if err != nil {
@@ -330,7 +329,9 @@ func processOrder(a, b rrs.BatchID) int {
 	return strings.Compare(a.InstCode, b.InstCode)
 }
 
-func (e *Engine) run(ctx context.Context, srcs []source, emit func(Finding) error) (*Summary, error) {
+// run checks the sources window by window; oneShot leaves the last window
+// out of the history.
+func (e *Engine) run(ctx context.Context, srcs []source, oneShot bool, emit func(Finding) error) (*Summary, error) {
 	slices.SortFunc(srcs, func(a, b source) int { return processOrder(a.id, b.id) })
 	for i := 1; i < len(srcs); i++ {
 		if srcs[i].id == srcs[i-1].id {
@@ -351,7 +352,7 @@ func (e *Engine) run(ctx context.Context, srcs []source, emit func(Finding) erro
 	}
 	sum := &Summary{Batches: len(srcs), Windows: len(windows), Rows: map[string]int64{}, Findings: map[string]int{}}
 	for w, win := range windows {
-		record := !e.opts.OneShot || w < len(windows)-1
+		record := !oneShot || w < len(windows)-1
 		if err := e.window(ctx, win, w+1, len(windows), record, sum, emit); err != nil {
 			return sum, err
 		}
@@ -359,11 +360,15 @@ func (e *Engine) run(ctx context.Context, srcs []source, emit func(Finding) erro
 	return sum, nil
 }
 
+// window opens the batches of one window, checks them, and emits the
+// findings; w and nw number the windows for progress.
 func (e *Engine) window(ctx context.Context, win []source, w, nw int, record bool, sum *Summary, emit func(Finding) error) error {
 	batches := make([]*runBatch, 0, len(win))
 	defer func() {
-		for _, b := range batches {
-			b.batch.Close()
+		for i, b := range batches {
+			if !win[i].given {
+				b.batch.Close()
+			}
 		}
 	}()
 	for i, s := range win {
@@ -400,6 +405,7 @@ func (e *Engine) window(ctx context.Context, win []source, w, nw int, record boo
 	return nil
 }
 
+// progress reports p unless it belongs to the start-up run (window 0).
 func (e *Engine) progress(p Progress) {
 	if e.opts.Progress != nil && p.Window > 0 {
 		e.opts.Progress(p)

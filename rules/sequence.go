@@ -2,8 +2,8 @@ package rules
 
 import (
 	"fmt"
-	"math/bits"
 	"math/big"
+	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -100,17 +100,17 @@ type seqRow struct {
 
 // seqSummary is one output row.
 type seqSummary struct {
-	batch                    int
-	part                     string
-	n                        int64
-	plusTotal, minusTotal    int128
-	plusCount, minusCount    int64
-	orderBroken              bool
-	firstLine                int32
-	firstOpening             int64
-	firstOK                  bool
-	lastBalance              int64
-	brokenLines              []int32
+	batch                 int
+	part                  string
+	n                     int64
+	plusTotal, minusTotal int128
+	plusCount, minusCount int64
+	orderBroken           bool
+	firstLine             int32
+	firstOpening          int64
+	firstOK               bool
+	lastBalance           int64
+	brokenLines           []int32
 }
 
 // int128 is an exact sum of int64 amounts.
@@ -244,7 +244,9 @@ func (j *seqJob) Cardinality() *duckdb.CardinalityInfo {
 }
 
 // Init allows two threads.
-func (j *seqJob) Init() duckdb.ParallelTableSourceInfo { return duckdb.ParallelTableSourceInfo{MaxThreads: 2} }
+func (j *seqJob) Init() duckdb.ParallelTableSourceInfo {
+	return duckdb.ParallelTableSourceInfo{MaxThreads: 2}
+}
 
 // NewLocalState returns a thread's arena for long partition values.
 func (j *seqJob) NewLocalState() any {
