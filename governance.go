@@ -210,9 +210,13 @@ type Sample struct {
 	// Confidence and TolerableRate are the P01 parameters (probabilities).
 	Confidence    float64 `json:"confidence"`
 	TolerableRate float64 `json:"tolerable_rate"`
-	// Population is the number of TXN rows that could be drawn; Rows the
-	// drawn rows, in file order.
+	// Population is the number of TXN rows that could be drawn. Units is
+	// the sample size n in units of money (RRS-1's monetary-unit sampling,
+	// rules.Sample); when the population is no larger than n every row is
+	// drawn once and Units equals Population (a census). Rows are the drawn
+	// rows, in file order, each with the units that fell on it.
 	Population int64       `json:"population"`
+	Units      int         `json:"units"`
 	Rows       []SampleRow `json:"rows"`
 	// Status is one of the Sample* states.
 	Status string `json:"status"`
@@ -225,10 +229,11 @@ type Sample struct {
 	// acceptance time.
 	Answer     string     `json:"answer,omitempty"`
 	AnsweredAt *time.Time `json:"answered_at,omitempty"`
-	// Mismatches is the number of sampled rows that differ from the answer;
+	// Mismatches is the number of sampled units that fell on rows differing
+	// from the answer (a row hit twice counts twice: the k of the bound);
 	// UpperBound the one-sided Clopper–Pearson upper bound of the mismatch
-	// rate at Confidence (the exact rate when the sample is the whole
-	// population); Reason explains a decision.
+	// rate k/Units at Confidence (the exact rate for a census); Reason
+	// explains a decision.
 	Mismatches int     `json:"mismatches"`
 	UpperBound float64 `json:"upper_bound"`
 	Reason     string  `json:"reason,omitempty"`
@@ -238,10 +243,12 @@ type Sample struct {
 	Version int `json:"version"`
 }
 
-// SampleRow is one drawn TXN row: its line in TXN.csv and its txn_id.
+// SampleRow is one drawn TXN row: its line in TXN.csv, its txn_id, and
+// the sampled units that fell on it.
 type SampleRow struct {
 	Line  int    `json:"line"`
 	TxnID string `json:"txn_id"`
+	Hits  int    `json:"hits"`
 }
 
 // OutboxMessage is a mailbox message the governance loop owes an

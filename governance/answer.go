@@ -10,6 +10,7 @@ import (
 	"github.com/ronghe/ronghe"
 	"github.com/ronghe/ronghe/pipeline"
 	"github.com/ronghe/ronghe/rrs"
+	"github.com/ronghe/ronghe/rules"
 )
 
 // processAnswer compares a sample answer with the rows sampled from the
@@ -89,38 +90,54 @@ func (s *Service) answerChange(ctx context.Context, sub *ronghe.Submission, m *r
 	if err != nil {
 		return nil, err
 	}
-	rt := rrs.Current().Record(rrs.TXN)
+	rt := s.rs.Spec().Record(rrs.TXN)
+	sampled := make([][]string, 0, len(smp.Rows))
+	hits := map[string]int{}
+	byKey := map[string][]string{}
+	for _, r := range smp.Rows {
+		sampled = append(sampled, reported[r.Line])
+		hits[r.TxnID] += r.Hits
+		byKey[r.TxnID] = reported[r.Line]
+	}
+	var copies [][]string
+	for _, cs := range src {
+		copies = append(copies, cs...)
+	}
+	diffs, err := rules.CompareSample(s.rs, id, sampled, copies)
+	if ronghe.ErrorCode(err) == ronghe.EINVALID {
+		return refuse(ronghe.ErrorMessage(err))
+	} else if err != nil {
+		return nil, err
+	}
 	ch := &ronghe.QualityChange{}
 	book := newTicketBook(s, ch, now)
 	var rows []RowMismatch
-	for _, r := range smp.Rows {
-		diff := []string{"(missing)"}
-		if copyRow := src[r.TxnID]; copyRow != nil {
-			diff = diffFields(rt, reported[r.Line], copyRow)
-		}
-		if len(diff) == 0 {
-			continue
-		}
-		f := &ronghe.QualityFinding{Tenant: tenant, Batch: ref, Rule: "P01", Severity: ronghe.SeverityError, Type: string(rrs.TXN),
-			Key: r.TxnID, Field: firstField(diff), Message: mismatchMessage(diff), Source: answer, FoundAt: now}
+	k := 0
+	for _, d := range diffs {
+		f := record(tenant, d, answer, now)
 		if err := book.record(ctx, tenant, id, f); err != nil {
 			return nil, err
 		}
-		rows = append(rows, RowMismatch{TxnID: r.TxnID, Fields: diff, TicketID: f.TicketID})
+		k += hits[d.Key]
+		fields := []string{}
+		if d.Field != "" && len(src[d.Key]) > 0 {
+			fields = differing(rt, byKey[d.Key], src[d.Key][0])
+		}
+		rows = append(rows, RowMismatch{TxnID: d.Key, Fields: fields, Missing: d.Field == "", TicketID: f.TicketID})
 	}
 	book.finish()
-	bound, pass := SampleVerdict(len(rows), len(smp.Rows), smp.Population, smp.Confidence, smp.TolerableRate)
+	bound, pass := SampleVerdict(k, smp.Units, int64(smp.Units) == smp.Population, smp.Confidence, smp.TolerableRate)
 	upd := *smp
-	upd.Answer, upd.AnsweredAt, upd.Mismatches, upd.UpperBound, upd.DecidedAt, upd.Version = answer, sub.AcceptedAt, len(rows), bound, &now, smp.Version+1
+	upd.Answer, upd.AnsweredAt, upd.Mismatches, upd.UpperBound, upd.DecidedAt, upd.Version = answer, sub.AcceptedAt, k, bound, &now, smp.Version+1
 	switch {
 	case sub.AcceptedAt.After(smp.DueAt):
 		upd.Status, upd.Reason = ronghe.SampleFailed, "the answer arrived after the due date "+smp.DueDate
 	case pass:
 		upd.Status = ronghe.SamplePassed
-		upd.Reason = fmt.Sprintf("%d of %d sampled rows differ; upper bound %.4f ≤ tolerable rate %.2f", len(rows), len(smp.Rows), bound, smp.TolerableRate)
+		upd.Reason = fmt.Sprintf("%d of %d sampled rows differ (%d of %d units); upper bound %.4f ≤ tolerable rate %.2f", len(rows), len(smp.Rows), k, smp.Units, bound, smp.TolerableRate)
 	default:
 		upd.Status = ronghe.SampleFailed
-		upd.Reason = fmt.Sprintf("%d of %d sampled rows differ; upper bound %.4f > tolerable rate %.2f", len(rows), len(smp.Rows), bound, smp.TolerableRate)
+		upd.Reason = fmt.Sprintf("%d of %d sampled rows differ (%d of %d units); upper bound %.4f > tolerable rate %.2f", len(rows), len(smp.Rows), k, smp.Units, bound, smp.TolerableRate)
 	}
 	ch.Samples = append(ch.Samples, &upd)
 	ch.Outbox = append(ch.Outbox, sampleResult(&upd, rows, now))
@@ -129,7 +146,7 @@ func (s *Service) answerChange(ctx context.Context, sub *ronghe.Submission, m *r
 
 func sampleResult(smp *ronghe.Sample, rows []RowMismatch, now time.Time) *ronghe.OutboxMessage {
 	return jsonMessage(smp.Tenant, KindSampleResult, fmt.Sprintf("抽样核对结果 P01 sample of %s: %s", smp.Batch, smp.Status), smp.Batch,
-		&SampleResult{Type: TypeSampleResult, Batch: smp.Batch, Answer: smp.Answer, Status: smp.Status, Size: len(smp.Rows),
+		&SampleResult{Type: TypeSampleResult, Batch: smp.Batch, Answer: smp.Answer, Status: smp.Status, Size: len(smp.Rows), Units: smp.Units,
 			Mismatches: smp.Mismatches, UpperBound: smp.UpperBound, TolerableRate: smp.TolerableRate, Reason: smp.Reason, Rows: rows}, now)
 }
 
@@ -170,4 +187,16 @@ func (s *Service) sampledRows(ctx context.Context, tenant, batch string, lines m
 		return nil, ronghe.Errorf(ronghe.EINTERNAL, "%s holds %d of the %d sampled rows", batch, len(out), len(lines))
 	}
 	return out, nil
+}
+
+// differing names the fields whose values differ, as rules.CompareSample
+// compares them (exactly).
+func differing(rt *rrs.RecordType, a, b []string) []string {
+	var out []string
+	for i := range rt.Fields {
+		if a[i] != b[i] {
+			out = append(out, rt.Fields[i].Name)
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"github.com/ronghe/ronghe/governance"
 	"github.com/ronghe/ronghe/pipeline"
 	"github.com/ronghe/ronghe/rrs"
+	"github.com/ronghe/ronghe/rules"
 	"github.com/ronghe/ronghe/suite"
 )
 
@@ -484,8 +486,12 @@ func TestSampling(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s1.Seed != governance.SampleSeed(f.sampleKey, governance.ContentDigest(m.Files)) || len(s1.Rows) != 99 {
-			t.Fatalf("sample of %s: seed %s, %d rows", b1, s1.Seed, len(s1.Rows))
+		hits := 0
+		for _, r := range s1.Rows {
+			hits += r.Hits
+		}
+		if s1.Seed != governance.SampleSeed(f.sampleKey, governance.ContentDigest(m.Files)) || s1.Units != 99 || hits != 99 || len(s1.Rows) < 50 {
+			t.Fatalf("sample of %s: seed %s, %d units, %d rows, %d hits", b1, s1.Seed, s1.Units, len(s1.Rows), hits)
 		}
 		redraw, pop := drawAgain(t, s1.Seed, filepath.Join(own[0], "TXN.csv"))
 		if pop != s1.Population || !equalRows(redraw, s1.Rows) {
@@ -497,7 +503,7 @@ func TestSampling(t *testing.T) {
 				json.Unmarshal(msg.Body, &req)
 			}
 		}
-		if req.Seed != s1.Seed || len(req.Rows) != 99 || req.DueDate != s1.DueDate || !strings.Contains(req.How, "--refers-to "+b1) {
+		if req.Seed != s1.Seed || len(req.Rows) != len(s1.Rows) || req.Units != 99 || req.DueDate != s1.DueDate || !strings.Contains(req.How, "--refers-to "+b1) {
 			t.Fatalf("sample request: %+v", req)
 		}
 
@@ -519,15 +525,19 @@ func TestSampling(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(s2.Rows) <= 40 {
+			t.Fatalf("sample of %s has %d rows", b2, len(s2.Rows))
+		}
 		changes := map[string]map[string]string{
 			s2.Rows[3].TxnID:  {"remark": "源系统备注 source remark"},
 			s2.Rows[40].TxnID: {"cp_name": "源系统对手 source counterparty", "remark": "另一备注"},
 		}
 		f.accept(t, bank, b2+".P01", b2, answerDir(t, filepath.Join(own[1], "TXN.csv"), s2.Rows, changes), f.clock.Now())
 		got = f.waitSample(t, bank, b2)
-		wantBound := governance.ClopperPearsonUpper(2, 99, 0.95)
-		if got.Status != ronghe.SampleFailed || got.Mismatches != 2 || math.Abs(got.UpperBound-wantBound) > 1e-9 || wantBound <= 0.03 {
-			t.Fatalf("mismatching answer: %+v (bound %f)", got, wantBound)
+		k := s2.Rows[3].Hits + s2.Rows[40].Hits
+		wantBound := rules.ClopperPearsonUpper(k, 99, 0.95)
+		if got.Status != ronghe.SampleFailed || got.Mismatches != k || math.Abs(got.UpperBound-wantBound) > 1e-9 || wantBound <= 0.03 {
+			t.Fatalf("mismatching answer: %+v (k %d, bound %f)", got, k, wantBound)
 		}
 		fs, err := f.db.ListFindings(f.ctx, bank, b2)
 		if err != nil {
@@ -717,24 +727,34 @@ func rewriteTXN(t *testing.T, path string, changes map[string]map[string]string)
 	writeCSV(t, path, recs)
 }
 
-// drawAgain repeats a draw from the seed over a TXN file, as an auditor
-// would.
+// drawAgain repeats a draw from the published seed over a TXN file, as
+// the bank or an auditor would: rules.Sample of 99 units with the seed's
+// bytes (every row of clean data can be drawn).
 func drawAgain(t *testing.T, seed, txn string) ([]ronghe.SampleRow, int64) {
 	t.Helper()
 	recs := readCSV(t, txn)
-	s, err := governance.NewSampler(seed, 99)
-	if err != nil {
-		t.Fatal(err)
-	}
 	id, amt := indexOf(recs[0], "txn_id"), indexOf(recs[0], "amount")
-	for i, rec := range recs[1:] {
+	var amounts []rrs.Amount
+	for _, rec := range recs[1:] {
 		a, err := rrs.ParseAmount(rec[amt])
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.Offer(governance.Candidate{Line: i + 2, TxnID: rec[id], Amount: int64(a)})
+		amounts = append(amounts, a)
 	}
-	return s.Rows(), s.Population()
+	b, err := hex.DecodeString(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := rules.Sample(b, amounts, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []ronghe.SampleRow
+	for _, x := range sel {
+		out = append(out, ronghe.SampleRow{Line: x.Row + 2, TxnID: recs[x.Row+1][id], Hits: x.Hits})
+	}
+	return out, int64(len(amounts))
 }
 
 func equalRows(a, b []ronghe.SampleRow) bool { return diffRows(a, b) == 0 && len(a) == len(b) }

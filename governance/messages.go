@@ -81,6 +81,7 @@ type SampleRequest struct {
 	Confidence    float64            `json:"confidence"`
 	TolerableRate float64            `json:"tolerable_rate"`
 	Population    int64              `json:"population"`
+	Units         int                `json:"units"`
 	Size          int                `json:"size"`
 	DueDate       string             `json:"due_date"`
 	Rows          []ronghe.SampleRow `json:"rows"`
@@ -95,6 +96,7 @@ type SampleResult struct {
 	Answer        string        `json:"answer,omitempty"`
 	Status        string        `json:"status"`
 	Size          int           `json:"size"`
+	Units         int           `json:"units"`
 	Mismatches    int           `json:"mismatches"`
 	UpperBound    float64       `json:"upper_bound"`
 	TolerableRate float64       `json:"tolerable_rate"`
@@ -103,10 +105,12 @@ type SampleResult struct {
 }
 
 // RowMismatch is one sampled row that differs from the source copy: the
-// names of the fields that differ (never their values).
+// names of the fields that differ (never their values), or Missing when the
+// answer has no copy of it.
 type RowMismatch struct {
 	TxnID    string   `json:"txn_id"`
 	Fields   []string `json:"fields"`
+	Missing  bool     `json:"missing,omitempty"`
 	TicketID string   `json:"ticket_id,omitempty"`
 }
 
@@ -197,7 +201,8 @@ func answerHow(batch string) string {
 		"Put the source-system copy of each listed row (same txn_id, every TXN field) in a file TXN.csv with the TXN header,",
 		"in a directory of its own, and submit it as a sample answer before the end of the due date (Asia/Shanghai):",
 		"ronghe submit --kind " + ronghe.MessageSampleAnswer + " --refers-to " + batch + " --message-id " + batch + ".P01 DIR.",
-		"Every field that differs from the reported row is a P01 finding; the batch passes when the one-sided 95 % Clopper-Pearson",
-		"upper bound of the mismatch rate is at most the tolerable rate. No answer by the due date fails the sample.",
+		"Every row that differs from the reported row is a P01 finding naming the fields; the batch passes when the one-sided 95 %",
+		"Clopper-Pearson upper bound of the mismatch rate (in sampled units of money) is at most the tolerable rate.",
+		"No answer by the due date fails the sample.",
 	}, " ")
 }

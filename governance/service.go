@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -62,8 +61,8 @@ type Config struct {
 	Calendar *Calendar
 	// DeadlineDays is the business days a ticket or sample has (default 5).
 	DeadlineDays int
-	// Confidence and TolerableRate are the P01 parameters (defaults 0.95
-	// and 0.03).
+	// Confidence and TolerableRate are the P01 parameters (default: the
+	// rule set's, 0.95 and 0.03).
 	Confidence, TolerableRate float64
 	// SweepInterval is how often Start's loop looks for passed deadlines
 	// and undelivered messages (default 1 minute).
@@ -78,6 +77,7 @@ type Service struct {
 	cfg   Config
 	store ronghe.GovernanceStore
 	chk   *checker
+	rs    *rules.RuleSet // for P01: its parameters and rules.CompareSample
 	log   *slog.Logger
 }
 
@@ -97,11 +97,19 @@ func New(cfg Config) (*Service, error) {
 	if cfg.DeadlineDays <= 0 {
 		cfg.DeadlineDays = 5
 	}
+	rs, err := rules.Load("")
+	if err != nil {
+		return nil, err
+	}
+	_, conf, tol, ok := rs.SampleParams()
+	if !ok {
+		conf, tol = DefaultConfidence, DefaultTolerableRate
+	}
 	if cfg.Confidence <= 0 || cfg.Confidence >= 1 {
-		cfg.Confidence = DefaultConfidence
+		cfg.Confidence = conf
 	}
 	if cfg.TolerableRate <= 0 || cfg.TolerableRate >= 1 {
-		cfg.TolerableRate = DefaultTolerableRate
+		cfg.TolerableRate = tol
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Minute
@@ -112,7 +120,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Service{cfg: cfg, store: cfg.Store, log: cfg.Logger, chk: &checker{
+	return &Service{cfg: cfg, store: cfg.Store, rs: rs, log: cfg.Logger, chk: &checker{
 		historyPath: cfg.HistoryPath, lock: cfg.Lock, keepOpen: cfg.KeepEngineOpen, log: cfg.Logger, sem: make(chan struct{}, 1),
 	}}, nil
 }
@@ -282,21 +290,31 @@ func (s *Service) validate(ctx context.Context, q *ronghe.BatchQuality, sub *ron
 			collect[t.Key] = true
 		}
 	}
-	sampler, err := NewSampler(SampleSeed(s.cfg.SampleKey, q.ContentDigest), SampleSize(s.cfg.Confidence, s.cfg.TolerableRate, math.MaxInt64))
+	dr := &drawer{}
+	if b, err = open(); err != nil {
+		return nil, err
+	}
+	fx, err := scanBatch(b, scanOptions{drawer: dr, exclude: exclude, collect: collect})
+	b.Close()
+	if err != nil {
+		return nil, err
+	}
+	units, _, picks, err := dr.draw(SampleSeed(s.cfg.SampleKey, q.ContentDigest), s.cfg.Confidence, s.cfg.TolerableRate)
 	if err != nil {
 		return nil, err
 	}
 	if b, err = open(); err != nil {
 		return nil, err
 	}
-	fx, err := scanBatch(b, scanOptions{sampler: sampler, exclude: exclude, collect: collect})
+	drawn, err := txnIDsAt(b, picks)
 	b.Close()
 	if err != nil {
 		return nil, err
 	}
+	smp := &drawnSample{population: dr.eligible, units: units, rows: drawn}
 	prog("apply", 0, 1)
 	for attempt := 1; ; attempt++ {
-		ch, err := s.batchChange(ctx, q, id, fx, own, other, sampler)
+		ch, err := s.batchChange(ctx, q, id, fx, own, other, smp)
 		if err == nil {
 			err = s.store.ApplyQuality(ctx, ch)
 		}
@@ -320,8 +338,15 @@ func record(tenant string, f rules.Finding, source string, now time.Time) *rongh
 		Key: f.Key, Field: f.Field, Message: f.Message, Source: source, FoundAt: now}
 }
 
+// drawnSample is a batch's P01 draw.
+type drawnSample struct {
+	population int64
+	units      int
+	rows       []ronghe.SampleRow
+}
+
 // batchChange builds everything a checked batch changes.
-func (s *Service) batchChange(ctx context.Context, q *ronghe.BatchQuality, id rrs.BatchID, fx *facts, own, other []rules.Finding, sampler *Sampler) (*ronghe.QualityChange, error) {
+func (s *Service) batchChange(ctx context.Context, q *ronghe.BatchQuality, id rrs.BatchID, fx *facts, own, other []rules.Finding, drawn *drawnSample) (*ronghe.QualityChange, error) {
 	now := s.now()
 	tenant, batch, date := q.Tenant, q.Batch, q.BusinessDate
 	problems := structural(fx, own)
@@ -356,7 +381,7 @@ func (s *Service) batchChange(ctx context.Context, q *ronghe.BatchQuality, id rr
 	if err != nil {
 		return nil, err
 	}
-	answers := map[string]map[string][]string{} // sampled batch → txn_id → source row
+	answers := map[string]map[string][][]string{} // sampled batch → txn_id → source rows
 	for _, t := range act {
 		if !usable || book.touched[t.ID] || batchSeq(t.LastBatch) >= id.Seq {
 			continue
@@ -372,17 +397,23 @@ func (s *Service) batchChange(ctx context.Context, q *ronghe.BatchQuality, id rr
 			}
 			answers[t.FirstBatch] = src
 		}
-		row, have := fx.rows[t.Key]
-		diff := []string{"(missing)"}
-		if have && src[t.Key] != nil {
-			diff = diffFields(rrs.Current().Record(rrs.TXN), row, src[t.Key])
+		r := &ronghe.QualityFinding{Tenant: tenant, Batch: batch, Rule: t.Rule, Severity: ronghe.SeverityError, Type: string(rrs.TXN),
+			Key: t.Key, Message: "the sampled row is missing from this version", Source: batch, FoundAt: now}
+		if row, have := fx.rows[t.Key]; have {
+			var answer [][]string
+			if src[t.Key] != nil {
+				answer = src[t.Key][:1]
+			}
+			diff, err := rules.CompareSample(s.rs, id, [][]string{row}, answer)
+			if err != nil {
+				return nil, err
+			}
+			if len(diff) == 0 {
+				book.close(t, batch)
+				continue
+			}
+			r.Field, r.Message = diff[0].Field, diff[0].Message
 		}
-		if len(diff) == 0 {
-			book.close(t, batch)
-			continue
-		}
-		r := &ronghe.QualityFinding{Tenant: tenant, Batch: batch, Rule: "P01", Severity: ronghe.SeverityError, Type: string(rrs.TXN),
-			Key: t.Key, Field: firstField(diff), Message: mismatchMessage(diff), Source: batch, FoundAt: now}
 		if err := book.record(ctx, tenant, id, r); err != nil {
 			return nil, err
 		}
@@ -443,7 +474,7 @@ func (s *Service) batchChange(ctx context.Context, q *ronghe.BatchQuality, id rr
 	if usable {
 		due, dueAt := s.cfg.Calendar.Deadline(now, s.cfg.DeadlineDays)
 		smp = &ronghe.Sample{Tenant: tenant, Batch: batch, Seed: SampleSeed(s.cfg.SampleKey, q.ContentDigest),
-			Confidence: s.cfg.Confidence, TolerableRate: s.cfg.TolerableRate, Population: sampler.Population(), Rows: sampler.Rows(),
+			Confidence: s.cfg.Confidence, TolerableRate: s.cfg.TolerableRate, Population: drawn.population, Units: drawn.units, Rows: drawn.rows,
 			Status: ronghe.SampleRequested, RequestedAt: now, DueDate: due.String(), DueAt: dueAt, Version: 1}
 		if len(smp.Rows) == 0 {
 			smp.Status, smp.DecidedAt, smp.Reason = ronghe.SampleNotRequired, &now, "the batch has no TXN row to sample"
@@ -499,7 +530,7 @@ func (s *Service) batchChange(ctx context.Context, q *ronghe.BatchQuality, id rr
 		ch.Outbox = append(ch.Outbox, jsonMessage(tenant, KindSampleRequest,
 			fmt.Sprintf("抽样核对 P01 sample of %s: %d rows, answer by %s", batch, len(smp.Rows), smp.DueDate), batch,
 			&SampleRequest{Type: TypeSampleRequest, Batch: batch, Seed: smp.Seed, Confidence: smp.Confidence,
-				TolerableRate: smp.TolerableRate, Population: smp.Population, Size: len(smp.Rows), DueDate: smp.DueDate, Rows: smp.Rows,
+				TolerableRate: smp.TolerableRate, Population: smp.Population, Units: smp.Units, Size: len(smp.Rows), DueDate: smp.DueDate, Rows: smp.Rows,
 				How: answerHow(batch)}, now))
 	}
 	for _, key := range noticeOrder {
@@ -550,13 +581,13 @@ func collectKeys(ts []*ronghe.Ticket, firstBatch string) map[string]bool {
 
 // sourceRows reads, from the answer to the sample of batch, the source
 // copies of the rows with the given txn_ids.
-func (s *Service) sourceRows(ctx context.Context, tenant, batch string, ids map[string]bool) (map[string][]string, error) {
+func (s *Service) sourceRows(ctx context.Context, tenant, batch string, ids map[string]bool) (map[string][][]string, error) {
 	smp, err := s.store.FindSample(ctx, tenant, batch)
 	if err != nil {
 		return nil, err
 	}
 	if smp.Answer == "" {
-		return map[string][]string{}, nil
+		return map[string][][]string{}, nil
 	}
 	sub, err := s.cfg.Submissions.FindSubmission(ctx, tenant, smp.Answer)
 	if err != nil {
@@ -570,9 +601,9 @@ func (s *Service) sourceRows(ctx context.Context, tenant, batch string, ids map[
 }
 
 // readAnswer reads the rows with the given txn_ids from a sample answer's
-// TXN-shaped file (TXN.csv, or its only file). A file that is not
-// TXN-shaped is an EINVALID error.
-func (s *Service) readAnswer(ctx context.Context, sub *ronghe.Submission, m *ronghe.Manifest, ids map[string]bool) (map[string][]string, error) {
+// TXN-shaped file (TXN.csv, or its only file), every copy of each in file
+// order. A file that is not TXN-shaped is an EINVALID error.
+func (s *Service) readAnswer(ctx context.Context, sub *ronghe.Submission, m *ronghe.Manifest, ids map[string]bool) (map[string][][]string, error) {
 	var file *ronghe.SubmissionFile
 	for i := range sub.Files {
 		if strings.EqualFold(sub.Files[i].Name, "TXN.csv") {
@@ -604,21 +635,17 @@ func (s *Service) readAnswer(ctx context.Context, sub *ronghe.Submission, m *ron
 	}
 	defer rd.Close()
 	iID := rd.Type().Index("txn_id")
-	out := map[string][]string{}
+	out := map[string][][]string{}
 	for {
 		row, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
-			var pe *rrs.ParseError
-			if errors.As(err, &pe) && pe.Recoverable() {
-				continue
-			}
 			return nil, answerError(err)
 		}
-		if id := row.Values[iID]; ids[id] && out[id] == nil {
-			out[id] = row.Values
+		if id := row.Values[iID]; ids[id] {
+			out[id] = append(out[id], row.Values)
 		}
 	}
 }
@@ -630,50 +657,6 @@ func answerError(err error) error {
 		return ronghe.WrapError(ronghe.EINVALID, err, "the answer cannot be read: "+pe.Error())
 	}
 	return err
-}
-
-// diffFields returns the names of the fields whose values differ, compared
-// as their kind says (amounts and integers by value, dates as dates, text
-// exactly).
-func diffFields(rt *rrs.RecordType, a, b []string) []string {
-	var out []string
-	for i := range rt.Fields {
-		if !sameValue(&rt.Fields[i], a[i], b[i]) {
-			out = append(out, rt.Fields[i].Name)
-		}
-	}
-	return out
-}
-
-func sameValue(f *rrs.Field, a, b string) bool {
-	if a == b {
-		return true
-	}
-	switch f.Kind {
-	case rrs.KindDecimal:
-		x, err1 := rrs.ParseAmount(a)
-		y, err2 := rrs.ParseAmount(b)
-		return err1 == nil && err2 == nil && x == y
-	case rrs.KindInt:
-		x, ok1 := rrs.ParseInt(a)
-		y, ok2 := rrs.ParseInt(b)
-		return ok1 && ok2 && x == y
-	}
-	return false
-}
-
-func firstField(diff []string) string {
-	if len(diff) == 0 || strings.HasPrefix(diff[0], "(") {
-		return ""
-	}
-	return diff[0]
-}
-
-func mismatchMessage(diff []string) string {
-	if len(diff) == 1 && diff[0] == "(missing)" {
-		return "the sampled row is missing from the source-system copy, or from this version"
-	}
-	return "differs from the source-system copy in: " + strings.Join(diff, ", ")
 }
 
 // deliver sends outbox messages to the mailboxes: those with the given

@@ -26,10 +26,10 @@ type facts struct {
 
 // scanOptions say what else a pass does.
 type scanOptions struct {
-	// sampler, when set, is offered every TXN row that can be drawn: a
-	// row whose txn_id and amount passed L01/L02, with amount > 0, whose
-	// txn_id is not in exclude.
-	sampler *Sampler
+	// drawer, when set, gets every TXN row; it can be drawn when its
+	// txn_id and amount pass L01/L02, the amount is > 0 and the txn_id is
+	// not in exclude.
+	drawer  *drawer
 	exclude map[string]bool
 	// collect names txn_ids whose rows to keep.
 	collect map[string]bool
@@ -200,15 +200,12 @@ func scanFile(rd *rrs.Reader, rt *rrs.RecordType, f *facts, opt scanOptions, eac
 				f.rows[id] = v
 			}
 		}
-		if opt.sampler == nil || opt.exclude[id] || rt.Fields[iID].Check(id) != nil || id == "" {
+		if opt.drawer == nil {
 			continue
 		}
-		if rt.Fields[iAmt].Check(v[iAmt]) != nil {
-			continue
-		}
-		if a, ok := rt.Amount(v, "amount"); ok && a > 0 {
-			opt.sampler.Offer(Candidate{Line: row.Line, TxnID: id, Amount: int64(a)})
-		}
+		ok := id != "" && !opt.exclude[id] && rt.Fields[iID].Check(id) == nil && rt.Fields[iAmt].Check(v[iAmt]) == nil
+		a, aok := rt.Amount(v, "amount")
+		opt.drawer.add(row.Line, a, ok && aok)
 	}
 }
 
@@ -294,4 +291,44 @@ func Outcome(problems []string, findings int) string {
 		return ronghe.OutcomeWarnings
 	}
 	return ronghe.OutcomeAccepted
+}
+
+// txnIDsAt reads the txn_ids of the drawn rows from b's TXN file.
+func txnIDsAt(b *rrs.Batch, picks []pick) ([]ronghe.SampleRow, error) {
+	if len(picks) == 0 {
+		return []ronghe.SampleRow{}, nil
+	}
+	at := make(map[int]int, len(picks))
+	for i, p := range picks {
+		at[p.line] = i
+	}
+	rd, err := b.Open(rrs.TXN)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	iID := rd.Type().Index("txn_id")
+	out := make([]ronghe.SampleRow, len(picks))
+	found := 0
+	for found < len(picks) {
+		row, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *rrs.ParseError
+			if errors.As(err, &pe) && pe.Recoverable() {
+				continue
+			}
+			return nil, err
+		}
+		if i, ok := at[row.Line]; ok {
+			out[i] = ronghe.SampleRow{Line: row.Line, TxnID: row.Values[iID], Hits: picks[i].hits}
+			found++
+		}
+	}
+	if found != len(picks) {
+		return nil, ronghe.Errorf(ronghe.EINTERNAL, "governance: %d of %d drawn rows not found again", len(picks)-found, len(picks))
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"encoding/hex"
 	"fmt"
 	"math"
 	"math/big"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ronghe/ronghe"
 	"github.com/ronghe/ronghe/rrs"
+	"github.com/ronghe/ronghe/rules"
 )
 
 func date(s string) rrs.Date {
@@ -71,120 +73,101 @@ func TestCalendar(t *testing.T) {
 	}
 }
 
-func TestSampleSize(t *testing.T) {
-	for _, tc := range []struct {
-		pop  int64
-		want int
-	}{{0, 0}, {1, 1}, {50, 50}, {99, 99}, {100, 99}, {1_000_000, 99}} {
-		if got := SampleSize(DefaultConfidence, DefaultTolerableRate, tc.pop); got != tc.want {
-			t.Errorf("population %d: n = %d, want %d", tc.pop, got, tc.want)
+func TestDrawer(t *testing.T) {
+	const seed = "5eed"
+	build := func(rows int, big func(i int) bool) *drawer {
+		d := &drawer{}
+		for i := 0; i < rows; i++ {
+			amt := rrs.Amount(100)
+			if big(i) {
+				amt = 10_000
+			}
+			d.add(i+2, amt, i%50 != 7) // every 50th row (from the 8th) cannot be drawn
 		}
+		return d
 	}
-	if got := SampleSize(0.99, 0.05, 1000); got != 90 {
-		t.Errorf("99%%/5%%: n = %d, want 90", got)
-	}
-}
-
-func TestClopperPearson(t *testing.T) {
-	for _, tc := range []struct {
-		k, n int
-		want float64
-	}{
-		{0, 99, 1 - math.Pow(0.05, 1.0/99)}, // 0.029807…
-		{0, 10, 1 - math.Pow(0.05, 0.1)},
-		{10, 10, 1},
-		{1, 99, 0.047021}, // exact binomial, computed independently
-		{3, 100, 0.075711},
-	} {
-		got := ClopperPearsonUpper(tc.k, tc.n, 0.95)
-		if math.Abs(got-tc.want) > 1e-6 {
-			t.Errorf("k=%d n=%d: %f, want %f", tc.k, tc.n, got, tc.want)
+	t.Run("monetary-unit sample", func(t *testing.T) {
+		d := build(2000, func(i int) bool { return i%10 == 0 })
+		units, census, picks, err := d.draw(seed, 0.95, 0.03)
+		if err != nil || census || units != 99 {
+			t.Fatalf("units %d census %v err %v", units, census, err)
 		}
-		// The bound is where P(X ≤ k) = 5 %.
-		if tc.k > 0 && tc.k < tc.n {
-			if cdf := BinomialCDF(tc.k, tc.n, got); math.Abs(cdf-0.05) > 1e-9 {
-				t.Errorf("k=%d n=%d: CDF at the bound %g", tc.k, tc.n, cdf)
+		hits, big := 0, 0
+		for i, p := range picks {
+			if i > 0 && picks[i-1].line >= p.line {
+				t.Fatal("picks not in file order")
+			}
+			if (p.line-2)%50 == 7 {
+				t.Fatalf("an ineligible row (line %d) was drawn", p.line)
+			}
+			hits += p.hits
+			if (p.line-2)%10 == 0 {
+				big += p.hits
 			}
 		}
-	}
-	// n = 99, no mismatch passes a 3 % tolerable rate, one mismatch fails.
-	for _, tc := range []struct {
-		k, n int
-		pop  int64
-		pass bool
-	}{
-		{0, 99, 10_000, true}, {1, 99, 10_000, false},
-		{0, 10, 10, true}, {1, 40, 40, true}, {2, 40, 40, false}, // census: the exact rate (1/40 = 2.5 %, 2/40 = 5 %)
-		{0, 0, 0, true},
-	} {
-		bound, pass := SampleVerdict(tc.k, tc.n, tc.pop, 0.95, 0.03)
-		if pass != tc.pass {
-			t.Errorf("k=%d n=%d pop=%d: bound %f pass %v, want %v", tc.k, tc.n, tc.pop, bound, pass, tc.pass)
+		if hits != 99 {
+			t.Fatalf("%d units fell on the picks", hits)
 		}
-	}
+		// The large rows hold about 10/11 of the money: about 90 of 99 units.
+		if big < 80 {
+			t.Errorf("%d of 99 units on large rows", big)
+		}
+		// The same draw as rules.Sample with the seed's bytes.
+		b, _ := hex.DecodeString(seed)
+		sel, err := rules.Sample(b, d.amounts, 99)
+		if err != nil || len(sel) != len(picks) {
+			t.Fatalf("rules.Sample: %d selections, %v", len(sel), err)
+		}
+		for i, x := range sel {
+			if int(d.lines[x.Row]) != picks[i].line || x.Hits != picks[i].hits {
+				t.Fatalf("pick %d differs from rules.Sample", i)
+			}
+		}
+		_, _, again, _ := d.draw(seed, 0.95, 0.03)
+		_, _, other, _ := d.draw("5eee", 0.95, 0.03)
+		if fmt.Sprint(again) != fmt.Sprint(picks) || fmt.Sprint(other) == fmt.Sprint(picks) {
+			t.Error("the draw is not a function of the seed")
+		}
+	})
+	t.Run("census", func(t *testing.T) {
+		d := build(60, func(int) bool { return false })
+		units, census, picks, err := d.draw(seed, 0.95, 0.03)
+		if err != nil || !census || units != 58 || len(picks) != 58 || int64(units) != d.eligible { // rows 7 and 57 cannot be drawn
+			t.Fatalf("units %d census %v picks %d err %v", units, census, len(picks), err)
+		}
+		for _, p := range picks {
+			if p.hits != 1 || (p.line-2)%50 == 7 {
+				t.Fatalf("census pick %+v", p)
+			}
+		}
+	})
+	t.Run("nothing to draw", func(t *testing.T) {
+		d := &drawer{}
+		d.add(2, 0, true)
+		d.add(3, 500, false)
+		if units, census, picks, err := d.draw(seed, 0.95, 0.03); err != nil || units != 0 || !census || len(picks) != 0 {
+			t.Fatalf("units %d census %v picks %v err %v", units, census, picks, err)
+		}
+	})
 }
 
-func TestSamplerDeterministicAndProportional(t *testing.T) {
-	const seed = "5eed"
-	rows := make([]Candidate, 2000)
-	for i := range rows {
-		amt := int64(100)
-		if i%10 == 0 {
-			amt = 10_000 // every tenth row is 100 times larger
+func TestSampleVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		k, n   int
+		census bool
+		bound  float64
+		pass   bool
+	}{
+		{0, 99, false, 1 - math.Pow(0.05, 1.0/99), true}, // 2.98 %
+		{1, 99, false, 0.047021, false},                  // exact binomial, computed independently
+		{3, 99, false, 0.0, false},
+		{0, 10, true, 0, true}, {1, 40, true, 0.025, true}, {2, 40, true, 0.05, false}, // census: the exact rate
+		{0, 0, true, 0, true},
+	} {
+		bound, pass := SampleVerdict(tc.k, tc.n, tc.census, 0.95, 0.03)
+		if pass != tc.pass || (tc.bound > 0 && math.Abs(bound-tc.bound) > 1e-6) {
+			t.Errorf("k=%d n=%d census=%v: bound %f pass %v, want %f %v", tc.k, tc.n, tc.census, bound, pass, tc.bound, tc.pass)
 		}
-		rows[i] = Candidate{Line: i + 2, TxnID: fmt.Sprintf("T%06d", i), Amount: amt}
-	}
-	draw := func(order []Candidate) []ronghe.SampleRow {
-		s, err := NewSampler(seed, 99)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range order {
-			s.Offer(c)
-		}
-		if s.Population() != int64(len(order)) {
-			t.Fatalf("population %d", s.Population())
-		}
-		return s.Rows()
-	}
-	a := draw(rows)
-	rev := make([]Candidate, len(rows))
-	for i, c := range rows {
-		rev[len(rows)-1-i] = c
-	}
-	b := draw(rev)
-	if len(a) != 99 || fmt.Sprint(a) != fmt.Sprint(b) {
-		t.Fatalf("the draw depends on row order or has the wrong size: %d rows", len(a))
-	}
-	big := 0
-	for i, r := range a {
-		if i > 0 && a[i-1].Line >= r.Line {
-			t.Fatalf("rows not in file order")
-		}
-		if (r.Line-2)%10 == 0 {
-			big++
-		}
-	}
-	// The 200 large rows hold 10/11 of the money: nearly all of the sample.
-	if big < 80 {
-		t.Errorf("%d of 99 drawn rows are large; monetary-unit sampling should draw mostly large ones", big)
-	}
-	other, _ := NewSampler("5eee", 99)
-	for _, c := range rows {
-		other.Offer(c)
-	}
-	if fmt.Sprint(other.Rows()) == fmt.Sprint(a) {
-		t.Error("another seed drew the same sample")
-	}
-	// Fewer rows than n: all of them (a census); zero amounts never.
-	s, _ := NewSampler(seed, 99)
-	s.Offer(Candidate{Line: 2, TxnID: "A", Amount: 5})
-	s.Offer(Candidate{Line: 3, TxnID: "B", Amount: 0})
-	if got := s.Rows(); len(got) != 1 || got[0].TxnID != "A" || s.Population() != 1 {
-		t.Errorf("small population: %+v", got)
-	}
-	if _, err := NewSampler("not hex", 5); ronghe.ErrorCode(err) != ronghe.EINVALID {
-		t.Errorf("bad seed: %v", err)
 	}
 }
 

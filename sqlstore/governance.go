@@ -453,13 +453,13 @@ func (db *DB) CountTickets(ctx context.Context) ([]ronghe.TicketCount, error) {
 	return out, db.dbErr("count tickets", rows.Err())
 }
 
-const sampleCols = `tenant, batch, seed, confidence, tolerable_rate, population, rows_drawn, status, requested_at, due_date, due_at,
+const sampleCols = `tenant, batch, seed, confidence, tolerable_rate, population, units, rows_drawn, status, requested_at, due_date, due_at,
 	answer, answered_at, mismatches, upper_bound, reason, decided_at, version`
 
 func scanSample(row interface{ Scan(...any) error }) (*ronghe.Sample, error) {
 	var s ronghe.Sample
 	var drawn string
-	if err := row.Scan(&s.Tenant, &s.Batch, &s.Seed, &s.Confidence, &s.TolerableRate, &s.Population, &drawn, &s.Status,
+	if err := row.Scan(&s.Tenant, &s.Batch, &s.Seed, &s.Confidence, &s.TolerableRate, &s.Population, &s.Units, &drawn, &s.Status,
 		timeCol{&s.RequestedAt}, &s.DueDate, timeCol{&s.DueAt}, &s.Answer, nullTimeCol{&s.AnsweredAt}, &s.Mismatches,
 		&s.UpperBound, &s.Reason, nullTimeCol{&s.DecidedAt}, &s.Version); err != nil {
 		return nil, err
@@ -485,7 +485,7 @@ func (db *DB) sampleArgs(s *ronghe.Sample) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{s.Seed, s.Confidence, s.TolerableRate, s.Population, string(drawn), s.Status, db.d.timeArg(s.RequestedAt),
+	return []any{s.Seed, s.Confidence, s.TolerableRate, s.Population, s.Units, string(drawn), s.Status, db.d.timeArg(s.RequestedAt),
 		s.DueDate, db.d.timeArg(s.DueAt), s.Answer, db.d.timePtrArg(s.AnsweredAt), s.Mismatches, s.UpperBound, s.Reason,
 		db.d.timePtrArg(s.DecidedAt), s.Version}, nil
 }
@@ -498,9 +498,9 @@ func (db *DB) insertSample(ctx context.Context, c conn, s *ronghe.Sample) error 
 	if s.Version != 1 {
 		return ronghe.Errorf(ronghe.EINVALID, "a new sample has version 1")
 	}
-	_, err = c.exec(ctx, `INSERT INTO quality_samples (seed, confidence, tolerable_rate, population, rows_drawn, status, requested_at,
-		due_date, due_at, answer, answered_at, mismatches, upper_bound, reason, decided_at, version, tenant, batch)
-		VALUES (`+placeholders(18)+`)`, append(args, s.Tenant, s.Batch)...)
+	_, err = c.exec(ctx, `INSERT INTO quality_samples (seed, confidence, tolerable_rate, population, units, rows_drawn, status,
+		requested_at, due_date, due_at, answer, answered_at, mismatches, upper_bound, reason, decided_at, version, tenant, batch)
+		VALUES (`+placeholders(19)+`)`, append(args, s.Tenant, s.Batch)...)
 	if err != nil && db.d.isUnique(err) {
 		return ronghe.WrapError(ronghe.ECONFLICT, err, "batch "+s.Batch+" already has a sample")
 	}
@@ -512,7 +512,7 @@ func (db *DB) updateSample(ctx context.Context, c conn, s *ronghe.Sample) error 
 	if err != nil {
 		return err
 	}
-	res, err := c.exec(ctx, `UPDATE quality_samples SET seed = ?, confidence = ?, tolerable_rate = ?, population = ?, rows_drawn = ?,
+	res, err := c.exec(ctx, `UPDATE quality_samples SET seed = ?, confidence = ?, tolerable_rate = ?, population = ?, units = ?, rows_drawn = ?,
 		status = ?, requested_at = ?, due_date = ?, due_at = ?, answer = ?, answered_at = ?, mismatches = ?, upper_bound = ?, reason = ?,
 		decided_at = ?, version = ? WHERE tenant = ? AND batch = ? AND version = ?`, append(args, s.Tenant, s.Batch, s.Version-1)...)
 	if err != nil {

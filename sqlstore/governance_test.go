@@ -242,8 +242,8 @@ func testTickets(t *testing.T, db *sqlstore.DB) {
 
 func testSamples(t *testing.T, db *sqlstore.DB) {
 	ctx := context.Background()
-	s := &ronghe.Sample{Tenant: "B1", Batch: "B1_20250102_1", Seed: "00ff", Confidence: 0.95, TolerableRate: 0.03, Population: 500,
-		Rows: []ronghe.SampleRow{{Line: 2, TxnID: "T1"}, {Line: 9, TxnID: "T8"}}, Status: ronghe.SampleRequested, RequestedAt: gbase,
+	s := &ronghe.Sample{Tenant: "B1", Batch: "B1_20250102_1", Seed: "00ff", Confidence: 0.95, TolerableRate: 0.03, Population: 500, Units: 99,
+		Rows: []ronghe.SampleRow{{Line: 2, TxnID: "T1", Hits: 1}, {Line: 9, TxnID: "T8", Hits: 98}}, Status: ronghe.SampleRequested, RequestedAt: gbase,
 		DueDate: "2025-04-08", DueAt: gbase.Add(200 * time.Hour), Version: 1}
 	empty := &ronghe.Sample{Tenant: "B1", Batch: "B1_20250103_1", Seed: "01", Status: ronghe.SampleNotRequired, RequestedAt: gbase,
 		DueDate: "2025-04-08", DueAt: gbase, Version: 1}

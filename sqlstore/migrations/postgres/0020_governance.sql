@@ -85,6 +85,7 @@ CREATE TABLE quality_samples (
     confidence     DOUBLE PRECISION NOT NULL,
     tolerable_rate DOUBLE PRECISION NOT NULL,
     population     BIGINT NOT NULL,
+    units          BIGINT NOT NULL DEFAULT 0,
     rows_drawn     TEXT NOT NULL,
     status         TEXT NOT NULL CHECK (status IN ('not_required', 'requested', 'passed', 'failed', 'superseded')),
     requested_at   TIMESTAMPTZ NOT NULL,

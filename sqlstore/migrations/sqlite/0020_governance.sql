@@ -85,6 +85,7 @@ CREATE TABLE quality_samples (
     confidence     REAL NOT NULL,
     tolerable_rate REAL NOT NULL,
     population     INTEGER NOT NULL,
+    units          INTEGER NOT NULL DEFAULT 0,
     rows_drawn     TEXT NOT NULL,
     status         TEXT NOT NULL CHECK (status IN ('not_required', 'requested', 'passed', 'failed', 'superseded')),
     requested_at   TEXT NOT NULL,
