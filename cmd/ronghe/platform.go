@@ -52,9 +52,11 @@ type platform struct {
 	policy  *policy.Service
 	reports *report.Service
 	pipe    *pipeline.Pipeline
-	api     *httpapi.Server
-	tls     *tls.Config
-	logger  *slog.Logger
+	// closeLake closes the lakehouse the pipeline lands batches in.
+	closeLake func() error
+	api       *httpapi.Server
+	tls       *tls.Config
+	logger    *slog.Logger
 
 	// disputes serves enterprises' disputes (services.go).
 	disputes *policy.Disputes
@@ -191,6 +193,11 @@ func (p *platform) serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (p *platform) close() {
+	if p.closeLake != nil {
+		if err := p.closeLake(); err != nil {
+			p.logger.Warn("closing the lake", "err", err)
+		}
+	}
 	if p.log != nil {
 		if err := p.log.Close(); err != nil {
 			p.logger.Warn("closing the log", "err", err)

@@ -103,8 +103,13 @@ func (p *platform) openServices(ctx context.Context, cfg platformConfig) error {
 	if p.gov, err = p.openGovernance(cfg); err != nil {
 		return err
 	}
+	lakeStage, closeLake, err := p.openLakeStage(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	p.closeLake = closeLake
 	p.pipe, err = pipeline.Open(ctx, pipeline.Config{DB: p.db.SQL(), Dialect: p.db.Dialect(), DSN: cfg.store.dsn(),
-		Stages: []pipeline.Stage{p.gov.Stage(), flows}, Logger: cfg.logger})
+		Stages: []pipeline.Stage{p.gov.Stage(), flows, lakeStage}, Logger: cfg.logger})
 	return err
 }
 
