@@ -38,13 +38,15 @@
 //
 // # Sampling (P01)
 //
-// Each usable batch gets a monetary-unit sample of its TXN rows (Sampler),
-// seeded by its content digest under a platform key (SampleSeed), of
-// SampleSize rows. The bank answers with `ronghe submit --kind
-// rrs.sample-answer --refers-to BATCH`; every sampled row that differs from
-// the source copy is a P01 finding; the sample passes when the one-sided
-// Clopper–Pearson upper bound (exact rate for a census) is at most the
-// tolerable rate (SampleVerdict). No answer by the deadline fails it.
+// Each usable batch gets the rules package's monetary-unit sample of its TXN
+// rows (rules.Sample, 99 units), seeded by its content digest under a
+// platform key (SampleSeed); a batch with no more rows than that is sampled
+// whole. The bank answers with `ronghe submit --kind rrs.sample-answer
+// --refers-to BATCH`; rules.CompareSample makes every sampled row that
+// differs from the source copy a P01 finding; the sample passes when the
+// one-sided Clopper–Pearson upper bound of the units on differing rows is at
+// most the tolerable rate (the exact rate for a census, SampleVerdict). No
+// answer by the deadline fails it.
 //
 // # Scores
 //
