@@ -130,6 +130,27 @@ func WriteParquet(ctx context.Context, duck *sql.DB, dir string) error {
 	return nil
 }
 
+// CSVToParquet writes the ACCT, TXN and BAL rows of every batch directory
+// matching glob (e.g. "/data/*_*_1") straight to dir/{acct,txn,bal}.parquet,
+// typed as LoadCSV types them, without holding them in memory. Every file
+// must have its columns in the same order.
+func CSVToParquet(ctx context.Context, duck *sql.DB, glob, dir string) error {
+	for _, t := range []struct{ file, table, cols string }{
+		{"ACCT", "acct", acctCols}, {"TXN", "txn", txnCols}, {"BAL", "bal", balCols},
+	} {
+		files := strings.ReplaceAll(filepath.Join(glob, t.file+".csv"), "'", "''")
+		out := strings.ReplaceAll(filepath.Join(dir, t.table+".parquet"), "'", "''")
+		q := fmt.Sprintf(`COPY (SELECT %s FROM (
+			SELECT *, strptime(regexp_extract(filename, '_([0-9]{8})_[0-9]+[/\\][A-Z]+\.csv$', 1), '%%Y%%m%%d') AS bdate
+			FROM read_csv('%s', all_varchar = true, header = true, filename = true))) TO '%s' (FORMAT parquet, COMPRESSION zstd)`,
+			t.cols, files, out)
+		if _, err := duck.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("reporttest: %s to Parquet: %w", t.file, err)
+		}
+	}
+	return nil
+}
+
 // UseParquet makes acct, txn and bal views over dir/{acct,txn,bal}.parquet.
 func UseParquet(ctx context.Context, duck *sql.DB, dir string) error {
 	for _, t := range []string{"acct", "txn", "bal"} {
