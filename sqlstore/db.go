@@ -57,6 +57,11 @@ type DB struct {
 	// where leadership is decided inside the process (see TryLeader).
 	leaderMu sync.Mutex
 	leaders  map[string]bool
+
+	// queryRecords group-commits query records (groupcommit.go).
+	queryRecords *groupCommit[*ronghe.QueryRecord]
+	// stmts caches prepared statements of hot queries (stmtcache.go).
+	stmts sync.Map
 }
 
 // Compile-time checks that DB provides the services it is written for.
@@ -85,6 +90,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	}
 	d.configurePool(sqldb)
 	db := &DB{sql: sqldb, d: d, leaders: make(map[string]bool)}
+	db.queryRecords = newGroupCommit(db.writeQueryRecords)
 	if err := sqldb.PingContext(ctx); err != nil {
 		_ = sqldb.Close()
 		return nil, db.dbErr("connect", err)

@@ -161,19 +161,33 @@ func (db *DB) RevokeAuthorization(ctx context.Context, enterprise, id string, at
 	})
 }
 
-// PutQueryRecord stores a query record.
+// PutQueryRecord stores a query record. Records stored at the same time by
+// many callers share a transaction (group commit); each call returns once
+// its record is committed.
 func (db *DB) PutQueryRecord(ctx context.Context, q *ronghe.QueryRecord) error {
 	if q == nil || !validCode(q.ID) || !validCode(q.Enterprise) || !validCode(q.Institution) {
 		return ronghe.Errorf(ronghe.EINVALID, "query record identifiers are not valid")
 	}
-	li, err := logIndexArg(q.LogIndex)
-	if err != nil {
+	if _, err := logIndexArg(q.LogIndex); err != nil {
 		return err
 	}
-	_, err = db.pool().exec(ctx, `INSERT INTO query_records (id, enterprise, institution, purpose, scope, authorization_id,
-		granted, reason, at, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		q.ID, q.Enterprise, q.Institution, q.Purpose, q.Scope, q.AuthorizationID, q.Granted, q.Reason, db.d.timeArg(q.At), li)
-	return db.dbErr("put query record", err)
+	return db.queryRecords.put(ctx, q)
+}
+
+// writeQueryRecords inserts query records in one transaction.
+func (db *DB) writeQueryRecords(ctx context.Context, qs []*ronghe.QueryRecord) error {
+	rows := make([][]any, len(qs))
+	for i, q := range qs {
+		li, err := logIndexArg(q.LogIndex)
+		if err != nil {
+			return err
+		}
+		rows[i] = []any{q.ID, q.Enterprise, q.Institution, q.Purpose, q.Scope, q.AuthorizationID, q.Granted, q.Reason, db.d.timeArg(q.At), li}
+	}
+	return db.inTx(ctx, "put query record", func(c conn) error {
+		return insertRows(ctx, c, `INSERT INTO query_records (id, enterprise, institution, purpose, scope, authorization_id,
+			granted, reason, at, log_index) VALUES `, 10, rows)
+	})
 }
 
 // ListQueryRecords lists the records about an enterprise, newest first.
