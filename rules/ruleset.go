@@ -423,6 +423,7 @@ func (rs *RuleSet) sqlTexts() []string {
 func (rs *RuleSet) usedFields() map[rrs.Type][]int {
 	words := map[string]bool{}
 	for _, s := range rs.sqlTexts() {
+		s = sqlLiteral.ReplaceAllString(s, "''") // 'txn_seq' AS field reads no column
 		for _, w := range wordPattern.FindAllString(strings.ToLower(s), -1) {
 			words[w] = true
 		}
@@ -441,7 +442,10 @@ func (rs *RuleSet) usedFields() map[rrs.Type][]int {
 	return out
 }
 
-var wordPattern = regexp.MustCompile(`[a-z_][a-z0-9_]*`)
+var (
+	wordPattern = regexp.MustCompile(`[a-z_][a-z0-9_]*`)
+	sqlLiteral  = regexp.MustCompile(`'(?:[^']|'')*'`)
+)
 
 // clip shortens a value quoted in an error message.
 func clip(s string) string {

@@ -231,3 +231,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestUsedFieldsIgnoresLiterals(t *testing.T) {
+	rs, err := Parse([]byte(minimalRuleSet + "  - id: X01\n    severity: W\n    title: t\n    checks: [{kind: query, sql: \"SELECT b.batch, 'TXN' AS type, 'remark' AS key, 'cp_name' AS field FROM batches b\"}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := rs.Spec().Record(rrs.TXN)
+	for _, i := range rs.usedFields()[rrs.TXN] {
+		if n := rt.Fields[i].Name; n == "remark" || n == "cp_name" {
+			t.Errorf("%s staged for a string literal", n)
+		}
+	}
+}
