@@ -416,3 +416,28 @@ func TestCorrectionReplacesBatch(t *testing.T) {
 		t.Errorf("late correction: %+v", f)
 	}
 }
+
+// TestGB18030: a region written in GB18030 (zips) gives exactly the truth
+// when the checker is told the encoding, and file-level L02 findings when it
+// is not (RRS-1 §1: offline a batch is UTF-8 unless told otherwise).
+func TestGB18030(t *testing.T) {
+	cfg := testRegion(t)
+	cfg.Days = 8
+	cfg.Encoding = rrs.GB18030
+	cfg.Zip = true
+	cfg.DefectRate = 0.02
+	generate(t, cfg)
+	paths := batchPaths(t, cfg.OutDir)
+	got := runPaths(t, newEngine(t, Options{OneShot: true, Encoding: rrs.GB18030}), paths)
+	compareTruth(t, got, readTruth(t, cfg.OutDir))
+	wrong := runPaths(t, newEngine(t, Options{OneShot: true}), paths)
+	l02 := 0
+	for _, f := range wrong {
+		if f.Rule == "L02" && strings.HasPrefix(f.Key, "#") && strings.Contains(f.Message, "GB18030") {
+			l02++
+		}
+	}
+	if l02 == 0 {
+		t.Fatalf("GB18030 read as UTF-8: no encoding finding among %d", len(wrong))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ronghe/ronghe/rrs"
@@ -285,3 +286,70 @@ func TestPropertyContinuityAndReconciliation(t *testing.T) {
 }
 
 func randFor(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+
+// TestFileProblems: problems of a file's structure are L02 findings on the
+// line, and the control totals notice rows and files.
+func TestFileProblems(t *testing.T) {
+	e := newEngine(t, Options{OneShot: true})
+	s := newSynthBatchWith(t, func(*synthBatch) {})
+	run := func(edit func(dir string)) []findingKey {
+		t.Helper()
+		dir := s.write(t, t.TempDir())
+		edit(dir)
+		var out []findingKey
+		for _, f := range runPaths(t, e, []string{dir}) {
+			out = append(out, findingKey{f.Rule, f.Type, f.Key})
+		}
+		return out
+	}
+	appendLine := func(dir, file, line string) {
+		f, err := os.OpenFile(filepath.Join(dir, file), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(line); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	// A record with too few fields: L02 on its line, a data row for T01.
+	line := "#" + strconv.Itoa(len(s.files[rrs.TXN])+2)
+	got := run(func(dir string) { appendLine(dir, "TXN.csv", "a,b,c\n") })
+	if want := sortedKeys(findingKey{"L02", "TXN", line}, findingKey{"T01", "CTL", "TXN"}); !slices.Equal(sortedKeys(got...), want) {
+		t.Errorf("short record: %v, want %v", got, want)
+	}
+	// A header without a column: the file cannot be read.
+	got = run(func(dir string) {
+		p := filepath.Join(dir, "GL.csv")
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(p, []byte(strings.Replace(string(data), ",balance", "", 1)), 0o644)
+	})
+	if !slices.Contains(got, findingKey{"L02", "GL", "#1"}) || slices.Contains(got, findingKey{"T01", "CTL", "GL"}) {
+		t.Errorf("bad header: %v", got)
+	}
+	// No CTL.csv: every file lacks its control row.
+	got = run(func(dir string) { os.Remove(filepath.Join(dir, "CTL.csv")) })
+	want := sortedKeys(findingKey{"T01", "CTL", "ACCT"}, findingKey{"T01", "CTL", "TXN"}, findingKey{"T01", "CTL", "BAL"}, findingKey{"T01", "CTL", "GL"})
+	if !slices.Equal(sortedKeys(got...), want) {
+		t.Errorf("no CTL: %v, want %v", got, want)
+	}
+	// A row whose key is malformed is keyed by its line for every rule.
+	vals := slices.Repeat([]string{"x"}, len(s.rt(rrs.TXN).Fields))
+	vals[s.rt(rrs.TXN).Index("txn_id")] = ""
+	got = run(func(dir string) { appendLine(dir, "TXN.csv", strings.Join(vals, ",")+"\n") })
+	n := 0
+	for _, f := range got {
+		if f.Type == "TXN" {
+			n++
+			if f.Key != line {
+				t.Errorf("malformed row keyed %v", f)
+			}
+		}
+	}
+	if n < 2 {
+		t.Errorf("the malformed row has %d findings: %v", n, got)
+	}
+}
