@@ -353,3 +353,37 @@ func TestFileProblems(t *testing.T) {
 		t.Errorf("the malformed row has %d findings: %v", n, got)
 	}
 }
+
+// TestUnreadableFileDoesNotStopStaging: after a file that cannot be opened,
+// the same thread goes on with the next batch's file.
+func TestUnreadableFileDoesNotStopStaging(t *testing.T) {
+	e := newEngine(t, Options{OneShot: true, Threads: 1})
+	dir := t.TempDir()
+	s := newSynthBatchWith(t, func(*synthBatch) {})
+	first := s.write(t, dir)
+	p := filepath.Join(first, "BAL.csv")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(data), "open_bal,", "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	paths = append(paths, first)
+	// Three more institutions' batches of the same day, all clean.
+	for i := 2; i <= 4; i++ {
+		s.id.InstCode = fmt.Sprintf("B999990000000%d", i)
+		for _, typ := range []rrs.Type{rrs.ACCT, rrs.TXN, rrs.BAL, rrs.GL} {
+			for r := range s.files[typ] {
+				s.set(typ, r, "inst_code", s.id.InstCode)
+			}
+		}
+		paths = append(paths, s.write(t, dir))
+	}
+	for _, f := range runPaths(t, e, paths) {
+		if f.Batch != filepath.Base(first) {
+			t.Errorf("finding on a clean batch: %+v", f)
+		}
+	}
+}

@@ -247,7 +247,7 @@ func (j *stageJob) FillChunk(ls any, chunk duckdb.DataChunk) error {
 	if j.raw {
 		raw, ok := rawColumns(&chunk, nMeta+len(j.st.fields))
 		if !ok {
-			return errors.New("rrs_stage: DuckDB chunk layout changed; restart without the raw path")
+			return errors.New("rrs_stage: the DuckDB chunk is not laid out as probed at start-up")
 		}
 		w.raw = raw
 		st.arena.reset()
@@ -257,14 +257,15 @@ func (j *stageJob) FillChunk(ls any, chunk duckdb.DataChunk) error {
 			if st.done {
 				break
 			}
-			if err := j.openNext(st); err != nil {
+			more, err := j.openNext(st)
+			if err != nil {
 				return err
 			}
-			if st.rd == nil {
+			if !more {
 				st.done = true
 				break
 			}
-			continue
+			continue // st.rd is nil when the file could not be opened
 		}
 		row, err := st.rd.Next()
 		if err == nil {
@@ -305,10 +306,13 @@ func dataError(pe *rrs.ParseError) bool {
 	return pe.Code == "" || pe.Code == ronghe.EINVALID || pe.Code == ronghe.ETOOLARGE
 }
 
-func (j *stageJob) openNext(st *stageLocal) error {
+// openNext takes the next file of the job; more is false when none is
+// left. A file whose header or encoding is wrong is recorded as unreadable
+// with its finding, and st.rd stays nil.
+func (j *stageJob) openNext(st *stageLocal) (more bool, err error) {
 	i := j.next.Add(1) - 1
 	if int(i) >= len(j.files) {
-		return nil
+		return false, nil
 	}
 	b := j.files[i]
 	rd, err := b.batch.Open(j.st.rt.Type)
@@ -318,15 +322,17 @@ func (j *stageJob) openNext(st *stageLocal) error {
 			st.b = b
 			j.fileFinding(st, pe)
 			j.record(st, fileStat{batch: b.idx, typ: j.st.rt.Type, readable: false}, nil)
-			return nil
+			return true, nil
 		}
-		return fmt.Errorf("stage %s of %s: %w", j.st.rt.Type.FileName(), b.name, err)
+		return false, fmt.Errorf("stage %s of %s: %w", j.st.rt.Type.FileName(), b.name, err)
 	}
 	st.b, st.rd = b, rd
 	st.seen.reset()
-	return nil
+	return true, nil
 }
 
+// closeFile ends the current file: its statistics, findings and sequence
+// summaries go to the job.
 func (j *stageJob) closeFile(st *stageLocal, readable bool) {
 	rows := int64(st.rd.Rows())
 	_ = st.rd.Close() // a read-only file: nothing is lost on a failed close
@@ -338,6 +344,7 @@ func (j *stageJob) closeFile(st *stageLocal, readable bool) {
 	j.record(st, fileStat{batch: st.b.idx, typ: j.st.rt.Type, rows: rows, readable: readable}, sums)
 }
 
+// record hands a file's results to the job and reports progress.
 func (j *stageJob) record(st *stageLocal, fs fileStat, sums [][]seqSummary) {
 	j.mu.Lock()
 	j.stats = append(j.stats, fs)
