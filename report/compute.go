@@ -166,6 +166,10 @@ func (w Window) list() []rrs.Period {
 // figure.
 func Compute(f *ronghe.FlowFacts, uscc string, w Window, now time.Time) *Report {
 	months := w.list()
+	monthKeys := make([]string, len(months))
+	for i, p := range months {
+		monthKeys[i] = p.String()
+	}
 	r := &Report{Type: TypeFlowReport, Enterprise: uscc, From: w.From.String(), To: w.To.String(), Months: len(months), GeneratedAt: now.UTC()}
 	if !f.AsOf.IsZero() {
 		t := f.AsOf.UTC()
@@ -188,6 +192,7 @@ func Compute(f *ronghe.FlowFacts, uscc string, w Window, now time.Time) *Report 
 		days    map[string]*dayFlow         // date → flows (own transfers excluded)
 		cps     map[string]int64            // counterparty key → inflow
 		balDays map[string]map[string]int64 // month → date → total balance
+		passed  map[string]int64            // month → inflow passed through
 		round   int64
 	}
 	curs := map[string]*cur{}
@@ -195,8 +200,8 @@ func Compute(f *ronghe.FlowFacts, uscc string, w Window, now time.Time) *Report 
 		x := curs[c]
 		if x == nil {
 			x = &cur{monthly: map[string]*MonthFigure{}, days: map[string]*dayFlow{}, cps: map[string]int64{}, balDays: map[string]map[string]int64{}}
-			for _, p := range months {
-				x.monthly[p.String()] = &MonthFigure{Month: p.String()}
+			for _, m := range monthKeys {
+				x.monthly[m] = &MonthFigure{Month: m}
 			}
 			curs[c] = x
 		}
@@ -247,8 +252,26 @@ func Compute(f *ronghe.FlowFacts, uscc string, w Window, now time.Time) *Report 
 		x.balDays[month][b.Date] += b.CloseBal
 	}
 	codes := make([]string, 0, len(curs))
-	for c := range curs {
+	for c, x := range curs {
 		codes = append(codes, c)
+		// Pass-through: money in on day d counts as passed through up to
+		// what left on d and d+1 (RRS-1 §5 "within 24 h", at the day
+		// granularity the platform holds), summed per month of d.
+		x.passed = map[string]int64{}
+		var next []byte
+		for date, df := range x.days {
+			if df.in == 0 {
+				continue
+			}
+			out := df.out
+			if d, err := rrs.ParseDate(date); err == nil {
+				next = d.AddDays(1).AppendTo(next[:0])
+				if n := x.days[string(next)]; n != nil {
+					out += n.out
+				}
+			}
+			x.passed[date[:7]] += min(df.in, out)
+		}
 	}
 	sort.Slice(codes, func(i, j int) bool {
 		if (codes[i] == "CNY") != (codes[j] == "CNY") {
@@ -260,10 +283,10 @@ func Compute(f *ronghe.FlowFacts, uscc string, w Window, now time.Time) *Report 
 		x := curs[code]
 		cr := CurrencyReport{Currency: code, PassThroughMonths: []string{}}
 		var inflows []int64
-		for _, p := range months {
-			m := x.monthly[p.String()]
+		for _, key := range monthKeys {
+			m := x.monthly[key]
 			m.Net = m.Inflow - m.Outflow
-			if days := x.balDays[p.String()]; len(days) > 0 {
+			if days := x.balDays[key]; len(days) > 0 {
 				dates := make([]string, 0, len(days))
 				var sum int64
 				for d, v := range days {
@@ -275,21 +298,7 @@ func Compute(f *ronghe.FlowFacts, uscc string, w Window, now time.Time) *Report 
 				m.MonthEndBalance = rrs.Amount(days[dates[len(dates)-1]])
 				m.AvgDailyBalance = rrs.Amount(divRound(sum, int64(len(dates))))
 			}
-			// Pass-through: money in on day d counts as passed through up to
-			// what left on d and d+1 (RRS-1 §5 "within 24 h", at the day
-			// granularity the platform holds).
-			var passed int64
-			for d := p.First(); d.Period() == p; d = d.AddDays(1) {
-				df := x.days[d.String()]
-				if df == nil || df.in == 0 {
-					continue
-				}
-				out := df.out
-				if next := x.days[d.AddDays(1).String()]; next != nil {
-					out += next.out
-				}
-				passed += min(df.in, out)
-			}
+			passed := x.passed[key]
 			m.PassThrough = m.Inflow > 0 && passed*1000 >= int64(m.Inflow)*passThroughPermille
 			if m.PassThrough {
 				cr.PassThroughMonths = append(cr.PassThroughMonths, m.Month)

@@ -150,7 +150,8 @@ func (db *DB) ListDisputes(ctx context.Context, f ronghe.DisputeFilter) ([]*rong
 	}
 	q += ` ORDER BY registered_at DESC, id DESC LIMIT ?`
 	args = append(args, n)
-	rows, err := db.pool().query(ctx, q, args...)
+	// The filters give a bounded set of statements: prepare each once.
+	rows, err := db.queryPrepared(ctx, q, args...)
 	if err != nil {
 		return nil, db.dbErr("list disputes", err)
 	}

@@ -105,7 +105,7 @@ func scanAuthorization(row interface{ Scan(...any) error }) (*ronghe.Authorizati
 
 // FindAuthorization returns an authorization by ID.
 func (db *DB) FindAuthorization(ctx context.Context, id string) (*ronghe.Authorization, error) {
-	a, err := scanAuthorization(db.pool().queryRow(ctx, `SELECT `+authCols+` FROM authorizations WHERE id = ?`, id))
+	a, err := scanAuthorization(db.queryRowPrepared(ctx, `SELECT `+authCols+` FROM authorizations WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ronghe.Errorf(ronghe.ENOTFOUND, "authorization not found")
 	} else if err != nil {

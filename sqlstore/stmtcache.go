@@ -32,3 +32,20 @@ func (db *DB) queryPrepared(ctx context.Context, query string, args ...any) (*sq
 	}
 	return st.QueryContext(ctx, args...)
 }
+
+// rowScanner is the result of queryRowPrepared: a *sql.Row, or the error of
+// preparing the statement.
+type rowScanner interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// queryRowPrepared runs a cached prepared single-row query on the pool.
+func (db *DB) queryRowPrepared(ctx context.Context, query string, args ...any) rowScanner {
+	st, err := db.prepared(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}

@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -55,6 +56,9 @@ type figures struct {
 	MaxMs    float64 `json:"max_ms"`
 	Errors   int     `json:"errors"`
 	Parallel int     `json:"concurrency"`
+	// CPUms is the process's CPU time (user and system, all threads) per
+	// report: what a report costs whatever else the machine is running.
+	CPUms float64 `json:"cpu_ms_per_report"`
 }
 
 type result struct {
@@ -285,12 +289,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		res.Enterprises, res.Institutions, res.TXNRows, res.BALRows, res.Batches, res.Months, human(res.StoreBytes), human(res.ParquetBytes))
 	fmt.Fprintf(stdout, "window %s (24 months), %d authorized enterprises, %d reports equal the peer in every figure, GOMAXPROCS %d\n",
 		res.Window, res.Authorized, res.Checked, res.GOMAXPROCS)
-	fmt.Fprintf(stdout, "%-44s %10s %9s %9s %9s %8s\n", "", "reports/s", "p50 ms", "p99 ms", "max ms", "reports")
+	fmt.Fprintf(stdout, "%-44s %10s %9s %9s %9s %8s %12s\n", "", "reports/s", "p50 ms", "p99 ms", "max ms", "reports", "CPU ms each")
 	for _, row := range []struct {
 		name string
 		f    figures
 	}{{"ronghe (aggregates, policy, log, signatures)", res.Ronghe}, {"peer (DuckDB ad hoc over Parquet)", res.Peer}} {
-		fmt.Fprintf(stdout, "%-44s %10.0f %9.2f %9.2f %9.2f %8d\n", row.name, row.f.PerSec, row.f.P50ms, row.f.P99ms, row.f.MaxMs, row.f.Reports)
+		fmt.Fprintf(stdout, "%-44s %10.0f %9.2f %9.2f %9.2f %8d %12.3f\n", row.name, row.f.PerSec, row.f.P50ms, row.f.P99ms, row.f.MaxMs, row.f.Reports, row.f.CPUms)
 	}
 	if res.Ronghe.Errors+res.Peer.Errors > 0 {
 		return fmt.Errorf("%d errors (ours %d, peer %d)", res.Ronghe.Errors+res.Peer.Errors, res.Ronghe.Errors, res.Peer.Errors)
@@ -437,6 +441,7 @@ func measure(ctx context.Context, concurrency int, d time.Duration, n int, op fu
 	var firstErr error
 	deadline := time.Now().Add(d)
 	began := time.Now()
+	cpu0 := cpuTime()
 	var wg sync.WaitGroup
 	for w := range concurrency {
 		wg.Add(1)
@@ -469,6 +474,7 @@ func measure(ctx context.Context, concurrency int, d time.Duration, n int, op fu
 	}
 	wg.Wait()
 	elapsed := time.Since(began)
+	cpu := cpuTime() - cpu0
 	if firstErr != nil && !errors.Is(firstErr, context.Canceled) {
 		fmt.Fprintln(os.Stderr, "bench/report: first error:", firstErr)
 	}
@@ -479,8 +485,18 @@ func measure(ctx context.Context, concurrency int, d time.Duration, n int, op fu
 		f.P50ms = ms(pct(lat, 0.50))
 		f.P99ms = ms(pct(lat, 0.99))
 		f.MaxMs = ms(lat[len(lat)-1])
+		f.CPUms = math.Round(float64(cpu.Microseconds())/float64(len(lat))) / 1000
 	}
 	return f
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {
