@@ -93,6 +93,8 @@ type Engine struct {
 	nextID atomic.Int64
 	raw    bool // probeRaw passed: stage by writing vector memory directly
 	closed bool
+
+	pending *Checked // a checked batch waiting for Record or Discard
 }
 
 // New opens an Engine: the DuckDB database (HistoryPath or in memory), the
@@ -259,6 +261,9 @@ type runBatch struct {
 // institution, seq, rule, type, key and field. Run fails only on usage and
 // I/O errors; what it finds in the data are findings.
 func (e *Engine) Run(ctx context.Context, paths []string, emit func(Finding) error) (*Summary, error) {
+	if e.pending != nil {
+		return nil, ronghe.Errorf(ronghe.ECONFLICT, "rules: a checked batch is waiting for Record or Discard")
+	}
 	srcs := make([]source, 0, len(paths))
 	for _, p := range paths {
 		s, err := e.pathSource(p)
@@ -273,14 +278,75 @@ func (e *Engine) Run(ctx context.Context, paths []string, emit func(Finding) err
 // CheckBatch checks one opened batch against the history, records it in the
 // history (replacing the batch it corrects), and returns its findings, and
 // T03 findings on the other institutions' batches it was compared with.
+// It is Check followed by Record.
 func (e *Engine) CheckBatch(ctx context.Context, b *rrs.Batch) ([]Finding, error) {
+	c, err := e.Check(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Record(ctx); err != nil {
+		return nil, err
+	}
+	return c.Findings, nil
+}
+
+// Checked is a batch that has been checked but is not yet part of the
+// history: Record makes it so (replacing the version it corrects), Discard
+// leaves the history as it was — for a batch the platform rejects, whose
+// earlier version stays in use. Until one of them is called the Engine
+// refuses other work.
+type Checked struct {
+	// Findings are the batch's findings and the T03 findings it puts on
+	// other institutions' batches.
+	Findings []Finding
+	e        *Engine
+}
+
+// Check checks one opened batch against the history without recording it;
+// see Checked.
+func (e *Engine) Check(ctx context.Context, b *rrs.Batch) (*Checked, error) {
+	if e.pending != nil {
+		return nil, ronghe.Errorf(ronghe.ECONFLICT, "rules: a checked batch is waiting for Record or Discard")
+	}
+	if b == nil {
+		return nil, ronghe.Errorf(ronghe.EINVALID, "rules: no batch")
+	}
 	if b.Spec() != e.plan.rs.spec {
 		return nil, ronghe.Errorf(ronghe.EUNSUPPORTED, "batch %s is RRS-1 %s, the rule set is for %s", b.ID(), b.Spec().Version, e.plan.rs.spec.Version)
 	}
-	var out []Finding
-	one := source{id: b.ID(), path: b.ID().String(), open: func() (*rrs.Batch, error) { return b, nil }, given: true}
-	_, err := e.run(ctx, []source{one}, false, func(f Finding) error { out = append(out, f); return nil })
-	return out, err
+	rb := &runBatch{idx: 0, id: b.ID(), name: b.ID().String(), batch: b, latest: true}
+	sum := &Summary{Batches: 1, Windows: 1, Rows: map[string]int64{}, Findings: map[string]int{}}
+	fs, err := e.checkWindow(ctx, []*runBatch{rb}, 1, 1, sum)
+	if err != nil {
+		e.release(ctx)
+		return nil, err
+	}
+	c := &Checked{e: e}
+	for _, f := range fs {
+		c.Findings = append(c.Findings, f.Finding)
+	}
+	e.pending = c
+	return c, nil
+}
+
+// Record adds the checked batch to the history, replacing the version of
+// the same institution and date recorded before.
+func (c *Checked) Record(ctx context.Context) error {
+	e := c.e
+	if e == nil || e.pending != c {
+		return ronghe.Errorf(ronghe.ECONFLICT, "rules: the checked batch was already recorded or discarded")
+	}
+	defer func() { e.pending = nil; e.release(ctx) }()
+	e.progress(Progress{Phase: "record", Window: 1, Windows: 1})
+	return e.record(ctx)
+}
+
+// Discard forgets the checked batch; the history is unchanged.
+func (c *Checked) Discard(ctx context.Context) {
+	if e := c.e; e != nil && e.pending == c {
+		e.pending = nil
+		e.release(ctx)
+	}
 }
 
 // pathSource describes the batch directory or zip at p.
@@ -418,6 +484,25 @@ func (e *Engine) runWindow(ctx context.Context, batches []*runBatch, w, nw int, 
 	if sum == nil {
 		sum = &Summary{Rows: map[string]int64{}, Findings: map[string]int{}}
 	}
+	defer e.release(ctx)
+	findings, err := e.checkWindow(ctx, batches, w, nw, sum)
+	if err != nil {
+		return nil, err
+	}
+	if record && len(batches) > 0 {
+		t := time.Now()
+		e.progress(Progress{Phase: "record", Window: w, Windows: nw})
+		if err := e.record(ctx); err != nil {
+			return nil, err
+		}
+		sum.Record += time.Since(t)
+	}
+	return findings, nil
+}
+
+// checkWindow stages the batches and runs the checks; the staged data stays
+// until release.
+func (e *Engine) checkWindow(ctx context.Context, batches []*runBatch, w, nw int, sum *Summary) ([]*finding, error) {
 	t0 := time.Now()
 	findings, err := e.stage(ctx, batches, w, nw, sum)
 	if err != nil {
@@ -430,18 +515,9 @@ func (e *Engine) runWindow(ctx context.Context, batches []*runBatch, w, nw int, 
 	}
 	findings = append(findings, fs...)
 	t2 := time.Now()
-	if record && len(batches) > 0 {
-		e.progress(Progress{Phase: "record", Window: w, Windows: nw})
-		if err := e.record(ctx); err != nil {
-			return nil, err
-		}
-	}
-	t3 := time.Now()
-	e.release(ctx)
 	sum.Stage += t1.Sub(t0)
 	sum.Check += t2.Sub(t1)
-	sum.Record += t3.Sub(t2)
-	e.log.Debug("rules: window", "window", w, "batches", len(batches), "stage", t1.Sub(t0), "check", t2.Sub(t1), "record", t3.Sub(t2))
+	e.log.Debug("rules: window", "window", w, "batches", len(batches), "stage", t1.Sub(t0), "check", t2.Sub(t1))
 	return mergeFindings(findings), nil
 }
 

@@ -441,3 +441,87 @@ func TestGB18030(t *testing.T) {
 		t.Fatalf("GB18030 read as UTF-8: no encoding finding among %d", len(wrong))
 	}
 }
+
+// TestCheckThenDiscard: a checked batch that is discarded leaves the history
+// as it was; recorded, it replaces the version it corrects.
+func TestCheckThenDiscard(t *testing.T) {
+	cfg := testRegion(t)
+	cfg.Days = 3
+	generate(t, cfg)
+	paths := batchPaths(t, cfg.OutDir)
+	slices.SortFunc(paths, func(a, b string) int { return processOrder(mustID(t, a), mustID(t, b)) })
+	day2 := paths[cfg.Institutions] // the first institution's second day
+	id := mustID(t, day2)
+	// A correction of day 2 that moves one closing balance.
+	bad := id
+	bad.Seq = 2
+	badDir := filepath.Join(t.TempDir(), bad.String())
+	copyDir(t, day2, badDir)
+	balPath := filepath.Join(badDir, "BAL.csv")
+	data, _ := os.ReadFile(balPath)
+	lines := strings.Split(string(data), "\n")
+	header := strings.Split(lines[0], ",")
+	ci, ai := slices.Index(header, "close_bal"), slices.Index(header, "acct_no")
+	var acct string
+	for i := 1; i < len(lines); i++ {
+		v := strings.Split(lines[i], ",")
+		if len(v) == len(header) && v[ci] != "0.00" {
+			a, _ := rrs.ParseAmount(v[ci])
+			v[ci], acct = (a + 100).String(), v[ai]
+			lines[i] = strings.Join(v, ",")
+			break
+		}
+	}
+	os.WriteFile(balPath, []byte(strings.Join(lines, "\n")), 0o644)
+
+	check := func(e *Engine, p string) *Checked {
+		t.Helper()
+		b, err := rrs.OpenBatch(p, rrs.UTF8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		c, err := e.Check(context.Background(), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, keep := range []bool{false, true} {
+		e := newEngine(t, Options{})
+		var day3 []string
+		for _, p := range paths {
+			if mustID(t, p).Date == id.Date.AddDays(1) {
+				day3 = append(day3, p)
+				continue
+			}
+			if err := check(e, p).Record(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := check(e, badDir)
+		if len(c.Findings) == 0 {
+			t.Fatal("the bad correction has no finding")
+		}
+		if _, err := e.Check(context.Background(), nil); err == nil {
+			t.Fatal("a second Check while one is pending must be refused")
+		}
+		if keep {
+			if err := c.Record(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			c.Discard(context.Background())
+		}
+		var next []Finding
+		for _, p := range day3 {
+			cc := check(e, p)
+			next = append(next, cc.Findings...)
+			cc.Record(context.Background())
+		}
+		c01 := slices.ContainsFunc(next, func(f Finding) bool { return f.Rule == "C01" && strings.HasPrefix(f.Key, acct+"|") })
+		if c01 != keep {
+			t.Errorf("recorded %v: C01 on %s the next day = %v (%v)", keep, acct, c01, next)
+		}
+	}
+}
