@@ -613,8 +613,10 @@ func (g *region) buildAccounts(r *rng, ei int32) error {
 				open, closeDay = 1, int32(r.between(2, int64(max(3, days))))
 			}
 			if open < days {
+				// An account opened on the region's first day starts empty,
+				// like any account opened during the period (RRS-1 C01).
 				init := int64(0)
-				if open <= 0 {
+				if open < 0 {
 					init = r.jitter(dayRev * 5)
 				}
 				g.newAccount(acctModel{inst: g.pickOther(r, e.home), owner: ei, typ: '4', subject: "D01", currency: "CNY",
