@@ -30,7 +30,9 @@ type blockingStore struct {
 	cancelled atomic.Bool
 }
 
-func (s *blockingStore) ReplaceFlowDay(context.Context, *ronghe.FlowDay) (bool, error) { return false, nil }
+func (s *blockingStore) ReplaceFlowDay(context.Context, *ronghe.FlowDay) (bool, error) {
+	return false, nil
+}
 
 func (s *blockingStore) FlowFacts(ctx context.Context, uscc, from, to string) (*ronghe.FlowFacts, error) {
 	select {
