@@ -73,7 +73,9 @@ func (s *Server) renderOpenAPI() ([]byte, error) {
 		if rt.description != "" {
 			op["description"] = rt.description
 		}
-		if rt.auth {
+		if rt.staff {
+			op["security"] = []any{map[string]any{"staffTLS": []any{}}}
+		} else if rt.auth {
 			op["security"] = []any{map[string]any{"mutualTLS": []any{}}}
 		} else {
 			op["security"] = []any{}
@@ -128,7 +130,7 @@ func (s *Server) renderOpenAPI() ([]byte, error) {
 			responses[strconv.Itoa(r.status)] = resp
 		}
 		problems := slices.Clone(rt.problems)
-		if rt.auth {
+		if rt.auth || rt.staff {
 			problems = append(problems, http.StatusUnauthorized)
 		}
 		for _, st := range problems {
@@ -153,6 +155,7 @@ func (s *Server) renderOpenAPI() ([]byte, error) {
 		"exchange": "Submitting signed batches and obtaining receipts.",
 		"uploads":  "The tus 1.0 resumable-upload protocol (https://tus.io/protocols/resumable-upload) carrying a submission's files.",
 		"mailbox":  "Messages from the platform to the institution, acknowledged with signatures.",
+		"lake":     "The lakehouse for the operator's staff: data catalog, governed SQL, query log. Staff certificates only; institutions and enterprises are refused (403).",
 	}
 	var tagList []any
 	for _, t := range tags {
@@ -189,6 +192,15 @@ func (s *Server) renderOpenAPI() ([]byte, error) {
 				},
 			},
 		},
+	}
+	if s.cfg.Lake != nil {
+		schemes := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)
+		schemes["staffTLS"] = map[string]any{
+			"type": "mutualTLS",
+			"description": "A client certificate issued by the platform CA to a member of the operator's staff (URI SAN urn:ronghe:staff:<name>, " +
+				"subject OU=staff and OU=<role>: analyst, supervisor or admin). The role is the certificate's, never the request's. " +
+				"Unknown or revoked certificates are refused with 401; an institution's, enterprise's or node's certificate with 403.",
+		}
 	}
 	return json.MarshalIndent(doc, "", "  ")
 }

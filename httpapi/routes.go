@@ -21,6 +21,9 @@ type route struct {
 	// anyParty, with auth, admits an enterprise's certificate as well as an
 	// institution's (authenticateParty).
 	anyParty bool
+	// staff says the operation needs a staff certificate
+	// (authenticateStaff); institutions and enterprises get 403.
+	staff bool
 	// params are the query and header parameters; path parameters are taken
 	// from path and described in pathDocs.
 	params   []param
@@ -211,5 +214,6 @@ func (s *Server) buildRoutes() []route {
 	rs = append(rs, s.tusRoutes()...)
 	rs = append(rs, s.disputeRoutes()...)
 	rs = append(rs, s.governanceRoutes()...)
+	rs = append(rs, s.lakeRoutes()...)
 	return append(rs, s.reportRoutes()...)
 }

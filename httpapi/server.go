@@ -67,6 +67,9 @@ type Config struct {
 	// Governance serves institutions' batch checks, tickets and scores;
 	// optional like Reports.
 	Governance Governance
+	// Lake serves the operator's staff the data catalog and governed SQL;
+	// optional like Reports.
+	Lake *Lake
 	// Logger receives access logs and errors; slog.Default when nil.
 	Logger *slog.Logger
 }
@@ -114,7 +117,9 @@ func NewServer(cfg Config) (*Server, error) {
 	for i := range s.routes {
 		rt := &s.routes[i]
 		h := rt.serve(s)
-		if rt.auth && rt.anyParty {
+		if rt.staff {
+			h = s.authenticateStaff(h)
+		} else if rt.auth && rt.anyParty {
 			h = s.authenticateParty(h)
 		} else if rt.auth && rt.enterprise {
 			h = s.authenticateEnterprise(h)

@@ -57,7 +57,7 @@ func (ca *CA) IssueStaff(name, role string, validity time.Duration) (*Issued, er
 	if !ValidStaffName(name) {
 		return nil, ronghe.Errorf(ronghe.EINVALID, "invalid staff name %q: 1-63 characters A-Z a-z 0-9 . _ @ -, starting with a letter or digit", name)
 	}
-	if !validStaffRole.MatchString(role) {
+	if !validStaffRole.MatchString(role) || role == staffOU {
 		return nil, ronghe.Errorf(ronghe.EINVALID, "invalid staff role %q", role)
 	}
 	u, err := url.Parse(staffURIPrefix + name)
@@ -88,11 +88,18 @@ func StaffOf(cert *x509.Certificate) (Staff, error) {
 	if name == "" {
 		return Staff{}, ronghe.Errorf(ronghe.EUNAUTHORIZED, "client certificate names no member of the operator's staff")
 	}
+	// The two units are one DER SET, sorted: either may come first.
 	ou := cert.Subject.OrganizationalUnit
-	if len(ou) != 2 || ou[0] != staffOU || !validStaffRole.MatchString(ou[1]) {
+	var role string
+	if len(ou) == 2 && ou[0] == staffOU {
+		role = ou[1]
+	} else if len(ou) == 2 && ou[1] == staffOU {
+		role = ou[0]
+	}
+	if !validStaffRole.MatchString(role) || role == staffOU {
 		return Staff{}, ronghe.Errorf(ronghe.EUNAUTHORIZED, "staff certificate of %s carries no role", name)
 	}
-	return Staff{Name: name, Role: ou[1]}, nil
+	return Staff{Name: name, Role: role}, nil
 }
 
 // IsPartyCertificate reports whether cert names an institution, an

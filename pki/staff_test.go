@@ -21,6 +21,17 @@ func TestStaffCertificates(t *testing.T) {
 		}
 		return c
 	}
+	// The role and the staff mark are one DER SET, sorted on encoding:
+	// roles sorting before and after "staff" both read back.
+	for _, role := range []string{"admin", "analyst", "supervisor", "zz"} {
+		is, err := ca.IssueStaff("bob", role, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := StaffOf(parse(is)); err != nil || st.Role != role {
+			t.Fatalf("StaffOf(role %s) = %+v, %v", role, st, err)
+		}
+	}
 	alice, err := ca.IssueStaff("alice.wang", "analyst", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +80,7 @@ func TestStaffCertificates(t *testing.T) {
 			t.Fatalf("%s is not a party certificate", is.Certificate.Owner)
 		}
 	}
-	for _, bad := range [][2]string{{"", "analyst"}, {"张三", "analyst"}, {"a b", "analyst"}, {"a:b", "analyst"}, {"bob", ""}, {"bob", "Admin role"}} {
+	for _, bad := range [][2]string{{"", "analyst"}, {"张三", "analyst"}, {"a b", "analyst"}, {"a:b", "analyst"}, {"bob", ""}, {"bob", "Admin role"}, {"bob", "staff"}} {
 		if _, err := ca.IssueStaff(bad[0], bad[1], time.Hour); ronghe.ErrorCode(err) != ronghe.EINVALID {
 			t.Errorf("IssueStaff(%q, %q) = %v, want EINVALID", bad[0], bad[1], err)
 		}
