@@ -38,6 +38,8 @@ type platformConfig struct {
 	// cluster is the log directory and, with PostgreSQL, this process's
 	// place among the serve processes (scaleout.go).
 	cluster clusterFlags
+	// uploadSweep expires abandoned uploads (uploadsweep.go).
+	uploadSweep uploadSweepFlags
 }
 
 // platform is a running platform's components.
@@ -62,13 +64,15 @@ type platform struct {
 	disputes *policy.Disputes
 	// gov is the quality loop (governance.go).
 	gov *governance.Service
+	// uploadSweep expires abandoned uploads (uploadsweep.go).
+	uploadSweep uploadSweepFlags
 }
 
 func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err error) {
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
-	p = &platform{logger: cfg.logger}
+	p = &platform{logger: cfg.logger, uploadSweep: cfg.uploadSweep}
 	defer func() {
 		if err != nil {
 			p.close()
@@ -169,6 +173,7 @@ func (p *platform) serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	defer p.gov.Start(ctx)() // deadlines and owed messages
+	defer startUploadSweep(ctx, p.uploads, p.uploadSweep, time.Now, p.logger)()
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -248,6 +253,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var cfg platformConfig
 	cfg.store.register(fs)
 	cfg.cluster.register(fs)
+	cfg.uploadSweep.register(fs)
 	listen := fs.String("listen", envOr("RONGHE_LISTEN", "127.0.0.1:8443"), "address to serve HTTPS on")
 	fs.StringVar(&cfg.blob, "blob", os.Getenv("RONGHE_BLOB"), "blob store URL: file:///dir (default <data>/blobs) or s3://bucket?endpoint=…&region=…&use_path_style=true")
 	fs.StringVar(&cfg.kekFile, "kek-file", os.Getenv("RONGHE_KEK_FILE"), "key-encryption key file, kept apart from the data (default <data>/keys/kek.key)")
