@@ -61,7 +61,7 @@ func envOr(name, def string) string {
 
 func runAdmin(ctx context.Context, e *env, args []string) error {
 	if len(args) < 2 {
-		return usagef("usage: ronghe admin institution add|list | enterprise add | key rotate|revoke | cert issue|revoke [flags]")
+		return usagef("usage: ronghe admin institution add|list | enterprise add | staff add|revoke | key rotate|revoke | cert issue|revoke [flags]")
 	}
 	switch args[0] + " " + args[1] {
 	case "institution add":
@@ -78,6 +78,8 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		return adminCertRevoke(ctx, e, args[2:])
 	case "enterprise add":
 		return adminEnterpriseAdd(ctx, e, args[2:])
+	case "staff add", "staff revoke":
+		return runAdminStaff(ctx, e, args[1:])
 	}
 	return usagef("unknown admin command %q", args[0]+" "+args[1])
 }

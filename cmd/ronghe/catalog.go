@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -11,10 +12,13 @@ import (
 )
 
 // runCatalog prints the lake's data catalog: tables, their columns with
-// RRS-1 levels and PI categories, row counts and freshness.
+// RRS-1 levels and PI categories, row counts and freshness. With --server it
+// asks the platform's lake API with a staff certificate instead of opening
+// the lake in the data directory.
 func runCatalog(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "catalog")
 	lf := addLakeFlags(fs)
+	sf := addStaffFlags(fs)
 	columns := fs.Bool("columns", false, "list every column with its level and PI category")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
@@ -23,20 +27,41 @@ func runCatalog(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 1 {
 		return usagef("usage: ronghe catalog [flags] [TABLE]")
 	}
-	l, err := lf.open(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	infos, err := l.Catalog(ctx)
-	if err != nil {
-		return err
+	var infos []lake.TableInfo
+	var header string
+	if sf.remote() {
+		c, err := sf.client()
+		if err != nil {
+			return err
+		}
+		tables, err := c.LakeCatalog(ctx)
+		if err != nil {
+			return err
+		}
+		if err := convertJSON(tables, &infos); err != nil {
+			return err
+		}
+		header = "catalog of " + sf.server
+	} else {
+		l, err := lf.open(ctx, e)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		if infos, err = l.Catalog(ctx); err != nil {
+			return err
+		}
+		cfg := l.Config()
+		header = fmt.Sprintf("catalog %s (%s), warehouse %s", cfg.CatalogName, redactURI(cfg.CatalogURI), cfg.Warehouse)
 	}
 	if fs.NArg() == 1 {
-		want := strings.ToLower(strings.TrimPrefix(fs.Arg(0), l.Config().Namespace+"."))
+		want := strings.ToLower(fs.Arg(0))
+		if _, short, ok := strings.Cut(want, "."); ok {
+			want = short
+		}
 		var sel []lake.TableInfo
 		for _, ti := range infos {
-			if strings.TrimPrefix(ti.Name, l.Config().Namespace+".") == want {
+			if name := ti.Name[strings.LastIndexByte(ti.Name, '.')+1:]; name == want {
 				sel = append(sel, ti)
 			}
 		}
@@ -48,12 +73,21 @@ func runCatalog(ctx context.Context, e *env, args []string) error {
 	if *asJSON {
 		return printJSON(e.stdout, infos)
 	}
-	return printCatalog(e, l, infos, *columns)
+	return printCatalog(e, header, infos, *columns)
 }
 
-func printCatalog(e *env, l *lake.Lake, infos []lake.TableInfo, columns bool) error {
-	cfg := l.Config()
-	fmt.Fprintf(e.stdout, "catalog %s (%s), warehouse %s\n\n", cfg.CatalogName, redactURI(cfg.CatalogURI), cfg.Warehouse)
+// convertJSON copies in into out through their JSON form: the API's bodies
+// as the client decodes them into the platform's own types.
+func convertJSON(in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+func printCatalog(e *env, header string, infos []lake.TableInfo, columns bool) error {
+	fmt.Fprintf(e.stdout, "%s\n\n", header)
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TABLE\tCONTENT\tROWS\tFILES\tSIZE\tLEVEL\tPI\tLATEST DATE\tUPDATED\tSNAPSHOTS")
 	for _, ti := range infos {

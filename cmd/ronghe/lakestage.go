@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/ronghe/ronghe/lake"
+	"github.com/ronghe/ronghe/lake/lakeapi"
+	"github.com/ronghe/ronghe/lake/lakesql"
 	"github.com/ronghe/ronghe/pipeline"
 )
 
@@ -14,7 +16,9 @@ import (
 // same locations `ronghe catalog`, `ronghe sql` and `ronghe lake` use;
 // RONGHE_LAKE_CATALOG and RONGHE_WAREHOUSE choose production ones — and
 // returns the pipeline stage that ingests each accepted batch, exactly once,
-// with its lineage. The returned closer closes the lake.
+// with its lineage. The returned closer closes the lake. It also builds the
+// lake API the operator's staff query (p.lakeAPI): catalog, governed SQL
+// and query log over the same lake.
 func (p *platform) openLakeStage(ctx context.Context, cfg platformConfig) (pipeline.Stage, func() error, error) {
 	lc := lake.Config{CatalogURI: os.Getenv("RONGHE_LAKE_CATALOG"), Warehouse: os.Getenv("RONGHE_WAREHOUSE"), Logger: cfg.logger}
 	if lc.CatalogURI == "" {
@@ -34,6 +38,12 @@ func (p *platform) openLakeStage(ctx context.Context, cfg platformConfig) (pipel
 	if err != nil {
 		return pipeline.Stage{}, nil, err
 	}
+	eng, err := lakesql.New(ctx, lk, lakesql.Options{CacheDir: filepath.Join(cfg.store.data, "lake", "cache")})
+	if err != nil {
+		lk.Close()
+		return pipeline.Stage{}, nil, err
+	}
+	p.lakeAPI = lakeRoutes(lakeapi.Handler(lk, eng, staffAuth, cfg.logger))
 	stage := pipeline.Stage{Name: "lake", Run: func(ctx context.Context, tenant, messageID string) error {
 		b, err := pipeline.OpenBatch(ctx, p.db, p.blobs, tenant, messageID)
 		if err != nil {

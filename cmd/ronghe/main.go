@@ -1,7 +1,7 @@
 // Command ronghe is the Ronghe platform and its clients in one binary:
 //
 //	ronghe serve      run the platform (HTTPS with mutual TLS)
-//	ronghe admin      onboard institutions, rotate and revoke keys and certificates
+//	ronghe admin      onboard institutions and staff, rotate and revoke keys and certificates
 //	ronghe submit     sign and upload a batch, resumably, and verify its receipt
 //	ronghe fetch      fetch, verify and acknowledge mailbox messages
 //	ronghe verify     check a receipt or evidence bundle offline
@@ -41,7 +41,7 @@ type env struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the platform", runServe},
-		{"admin", "operator commands: institution add|list, key rotate|revoke, cert issue|revoke", runAdmin},
+		{"admin", "operator commands: institution add|list, enterprise add, staff add|revoke, key rotate|revoke, cert issue|revoke", runAdmin},
 		{"submit", "sign and upload an RRS-1 batch (directory or zip) and verify the receipt", runSubmit},
 		{"fetch", "fetch, verify and acknowledge mailbox messages", runFetch},
 		{"verify", "verify a receipt or evidence bundle offline", runVerify},
@@ -49,8 +49,8 @@ func commands() []command {
 		{"validate", "check RRS-1 batches offline with the platform's rule engine (findings as JSON lines with --json)", runValidate},
 		{"report", "flow reports and disputes (异议): report flow, report dispute file|answer|list, report disputes --overdue", runReport},
 		{"demo", "run the platform, onboard three banks, submit and verify, in a temp directory", runDemo},
-		{"catalog", "the lake's data catalog: tables, columns, levels, PI, rows, freshness", runCatalog},
-		{"sql", "governed, logged read-only SQL over the lake for the operator's staff", runSQL},
+		{"catalog", "the lake's data catalog: tables, columns, levels, PI, rows, freshness (--server: through the API)", runCatalog},
+		{"sql", "governed, logged read-only SQL over the lake for the operator's staff (--server: through the API)", runSQL},
 		{"lake", "lake maintenance: ingest, compact, expire, orphans", runLake},
 		{"quality", "the quality loop: tickets and scores (operator), a batch's check and W confirmations (institution)", runQuality},
 	}

@@ -64,6 +64,8 @@ type platform struct {
 	disputes *policy.Disputes
 	// gov is the quality loop (governance.go).
 	gov *governance.Service
+	// lakeAPI is the staff's lake API (lakestage.go, staff.go).
+	lakeAPI *httpapi.Lake
 	// uploadSweep expires abandoned uploads (uploadsweep.go).
 	uploadSweep uploadSweepFlags
 }
@@ -141,6 +143,7 @@ func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err err
 		Policy:       p.policy,
 		Disputes:     p.disputes,
 		Governance:   p.gov,
+		Lake:         p.lakeAPI,
 		Logger:       cfg.logger,
 	}); err != nil {
 		return nil, err

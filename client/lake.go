@@ -1,0 +1,207 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/ronghe/ronghe"
+)
+
+// The lake API is for the operator's staff: a Client made from staff
+// credentials (LoadStaff) reads the catalog, runs governed SQL and, in the
+// admin role, reads the query log. The types below are the API's bodies as
+// the platform sends them (lake.TableInfo, lakesql.Result, lakesql.Entry),
+// kept here so that a client needs neither the lake nor DuckDB.
+
+// StaffFile names the staff member and the platform in a staff credentials
+// directory, beside ca.pem, cert.pem and key.pem.
+const StaffFile = "staff.json"
+
+// Staff describes staff credentials: who they name, in which role, and
+// where the platform is. The role is the certificate's; the file only says
+// what it is.
+type Staff struct {
+	Server string    `json:"server"`
+	Name   string    `json:"name"`
+	Role   string    `json:"role"`
+	Serial string    `json:"serial,omitempty"`
+	Until  time.Time `json:"not_after,omitzero"`
+}
+
+// SaveStaff writes staff credentials into dir (created 0700; the key 0600).
+func SaveStaff(dir string, st Staff, caPEM, certPEM, keyPEM []byte) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return ronghe.WrapError(ronghe.EINTERNAL, err, "client: "+err.Error())
+	}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	for _, f := range []struct {
+		name string
+		data []byte
+		mode os.FileMode
+	}{{StaffFile, append(b, '\n'), 0o644}, {CAFile, caPEM, 0o644}, {CertFile, certPEM, 0o644}, {KeyFile, keyPEM, 0o600}} {
+		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+			return ronghe.WrapError(ronghe.EINTERNAL, err, "client: "+err.Error())
+		}
+	}
+	return nil
+}
+
+// LoadStaff reads staff credentials from dir as a Profile for New (no
+// signing key: staff sign nothing) and the staff description.
+func LoadStaff(dir string) (*Profile, *Staff, error) {
+	var st Staff
+	b, err := os.ReadFile(filepath.Join(dir, StaffFile))
+	if err != nil {
+		return nil, nil, ronghe.WrapError(ronghe.EINVALID, err, "cannot read staff credentials "+dir+": "+err.Error())
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, nil, ronghe.WrapError(ronghe.EINVALID, err, "malformed "+StaffFile)
+	}
+	p := &Profile{Server: st.Server}
+	for name, dst := range map[string]*[]byte{CAFile: &p.CAPEM, CertFile: &p.CertPEM, KeyFile: &p.KeyPEM} {
+		if *dst, err = os.ReadFile(filepath.Join(dir, name)); err != nil {
+			return nil, nil, ronghe.WrapError(ronghe.EINVALID, err, "staff credentials "+dir+" lack "+name)
+		}
+	}
+	return p, &st, nil
+}
+
+// LakeTable is one table of the lake's data catalog (lake.TableInfo).
+type LakeTable struct {
+	Name               string            `json:"name"`
+	Type               string            `json:"type"`
+	Title              string            `json:"title"`
+	TitleZH            string            `json:"title_zh"`
+	Standard           string            `json:"standard"`
+	Version            string            `json:"version"`
+	Location           string            `json:"location"`
+	Partitioning       []string          `json:"partitioning"`
+	Columns            []LakeColumn      `json:"columns"`
+	MaxLevel           int               `json:"max_level"`
+	PI                 []string          `json:"pi,omitempty"`
+	Rows               int64             `json:"rows"`
+	DataFiles          int64             `json:"data_files"`
+	Bytes              int64             `json:"bytes"`
+	Snapshots          int               `json:"snapshots"`
+	OldestSnapshot     time.Time         `json:"oldest_snapshot,omitzero"`
+	LastUpdated        time.Time         `json:"last_updated,omitzero"`
+	LastBatch          string            `json:"last_batch,omitempty"`
+	LatestBusinessDate string            `json:"latest_business_date,omitempty"`
+	Institutions       []LakeInstitution `json:"institutions,omitempty"`
+}
+
+// LakeColumn is a column with its RRS-1 security level and PI category
+// (lake.Column).
+type LakeColumn struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Required bool   `json:"required"`
+	Kind     string `json:"kind"`
+	Level    int    `json:"level"`
+	PI       string `json:"pi,omitempty"`
+	Lineage  bool   `json:"lineage"`
+	Doc      string `json:"doc"`
+}
+
+// LakeInstitution is one institution's share of a table
+// (lake.InstitutionInfo).
+type LakeInstitution struct {
+	Inst               string `json:"inst"`
+	Rows               int64  `json:"rows"`
+	LatestBusinessDate string `json:"latest_business_date"`
+}
+
+// LakeQuery is a governed query (lakeapi.QueryRequest). It carries no role:
+// the platform takes it from the caller's certificate.
+type LakeQuery struct {
+	SQL     string     `json:"sql"`
+	Tenant  string     `json:"tenant,omitempty"`
+	AsOf    *time.Time `json:"as_of,omitempty"`
+	MaxRows int        `json:"max_rows,omitempty"`
+}
+
+// LakeResult is a governed query's result (lakesql.Result).
+type LakeResult struct {
+	LogID     int64              `json:"log_id"`
+	Columns   []string           `json:"columns"`
+	Types     []string           `json:"types"`
+	Rows      [][]any            `json:"rows"`
+	Truncated bool               `json:"truncated,omitempty"`
+	AsOf      time.Time          `json:"as_of,omitzero"`
+	Masked    []LakeMaskedColumn `json:"masked,omitempty"`
+}
+
+// UnmarshalJSON keeps numbers in rows exact (json.Number): counts and
+// sums beyond 2^53 are not rounded through float64.
+func (r *LakeResult) UnmarshalJSON(b []byte) error {
+	type plain LakeResult
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode((*plain)(r))
+}
+
+// LakeMaskedColumn is a column the caller's role saw masked
+// (lakesql.MaskedColumn).
+type LakeMaskedColumn struct {
+	Table  string `json:"table"`
+	Column string `json:"column"`
+	Level  int    `json:"level"`
+	PI     string `json:"pi,omitempty"`
+	Mask   string `json:"mask"`
+}
+
+// LakeLogEntry is one entry of the query log (lakesql.Entry).
+type LakeLogEntry struct {
+	ID        int64     `json:"id"`
+	At        time.Time `json:"at"`
+	User      string    `json:"user"`
+	Role      string    `json:"role"`
+	Tenant    string    `json:"tenant,omitempty"`
+	AsOf      time.Time `json:"as_of,omitzero"`
+	Statement string    `json:"statement"`
+	Decision  string    `json:"decision"`
+	Reason    string    `json:"reason,omitempty"`
+}
+
+// LakeCatalog returns the lake's data catalog.
+func (c *Client) LakeCatalog(ctx context.Context) ([]LakeTable, error) {
+	var out []LakeTable
+	_, err := c.do(ctx, http.MethodGet, "/v1/lake/catalog", nil, &out)
+	return out, err
+}
+
+// LakeSQL runs one governed query; it is logged under the certificate's
+// name, refused or not.
+func (c *Client) LakeSQL(ctx context.Context, q LakeQuery) (*LakeResult, error) {
+	var out LakeResult
+	if _, err := c.do(ctx, http.MethodPost, "/v1/lake/sql", q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// LakeQueryLog returns up to limit entries of the query log after the
+// given ID (admin role only).
+func (c *Client) LakeQueryLog(ctx context.Context, after int64, limit int) ([]LakeLogEntry, error) {
+	v := url.Values{}
+	if after > 0 {
+		v.Set("after", strconv.FormatInt(after, 10))
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/v1/lake/query-log"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	var out []LakeLogEntry
+	_, err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out, err
+}
