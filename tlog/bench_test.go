@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -23,6 +24,7 @@ func benchmarkAppend(b *testing.B, op func(ctx context.Context, l *Log, i int) e
 	var failed atomic.Value
 	b.ResetTimer()
 	start := time.Now()
+	cpu0 := cpuTime()
 	for w := 0; w < concurrency; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -43,6 +45,7 @@ func benchmarkAppend(b *testing.B, op func(ctx context.Context, l *Log, i int) e
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 	b.StopTimer()
 	if err, ok := failed.Load().(error); ok {
 		b.Fatal(err)
@@ -55,6 +58,18 @@ func benchmarkAppend(b *testing.B, op func(ctx context.Context, l *Log, i int) e
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "appends/s")
 	b.ReportMetric(pct(0.50), "p50_ms")
 	b.ReportMetric(pct(0.99), "p99_ms")
+	// CPU per append (the whole process, every thread): what an append
+	// costs whatever else the machine runs.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu_us/op")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkAppendAwait measures Append followed by AwaitCheckpoint: the time

@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	authorized := fs.Int("authorized", 2000, "enterprises onboarded with an authorization; reports pick among them")
 	concurrency := fs.Int("concurrency", 32, "reports in flight")
 	duration := fs.Duration("duration", 20*time.Second, "how long to request reports from the platform")
-	peerDuration := fs.Duration("peer-duration", 20*time.Second, "how long to compute reports with the peer")
+	peerDuration := fs.Duration("peer-duration", 20*time.Second, "how long to compute reports with the peer; 0 skips the peer (development runs)")
 	check := fs.Int("check", 50, "reports compared figure by figure with the peer before timing")
 	work := fs.String("work", "", "work directory (default: a temporary one, removed unless -keep); an existing one with a built region is reused")
 	keep := fs.Bool("keep", false, "keep the work directory")
@@ -206,9 +206,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pol := policy.New(policy.Config{Store: db, Keys: db, Institutions: db, Log: lg, Logger: logger})
+	st := &stages{}
+	pol := policy.New(policy.Config{Store: timedStore{db, st}, Keys: db, Institutions: db, Log: timedLog{lg, st}, Logger: logger})
 	disputes := policy.NewDisputes(policy.DisputeConfig{Policy: pol, Store: db})
-	svc := report.New(report.Config{Policy: pol, Store: db, Signers: []suite.Signer{edSigner, smSigner}, Disputes: disputes,
+	svc := report.New(report.Config{Policy: pol, Store: timedStore{db, st}, Signers: []suite.Signer{edSigner, smSigner}, Disputes: disputes,
 		RatePerSecond: 1e9, Burst: 1 << 30, Logger: logger})
 	bank := fmt.Sprintf("BQ%012d", time.Now().UnixNano()%1e12)
 	if err := db.CreateInstitution(ctx, &ronghe.Institution{Code: bank, Name: "基准测试银行", Kind: ronghe.KindBank, Suite: ronghe.SuiteGM, Status: ronghe.StatusActive}); err != nil {
@@ -270,16 +271,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	st.on.Store(true)
 	res.Ronghe = measure(ctx, *concurrency, *duration, len(sample), func(ctx context.Context, i int) error {
 		_, err := ask(ctx, i)
 		return err
 	})
+	st.on.Store(false)
 	pprof.StopCPUProfile()
-	progress("timing the peer: %s at concurrency %d", *peerDuration, *concurrency)
-	res.Peer = measure(ctx, *concurrency, *peerDuration, len(sample), func(ctx context.Context, i int) error {
-		_, err := reporttest.Peer(ctx, duck, sample[i], w)
-		return err
-	})
+	progress("%s", st.summary())
+	if *peerDuration > 0 {
+		progress("timing the peer: %s at concurrency %d", *peerDuration, *concurrency)
+		res.Peer = measure(ctx, *concurrency, *peerDuration, len(sample), func(ctx context.Context, i int) error {
+			_, err := reporttest.Peer(ctx, duck, sample[i], w)
+			return err
+		})
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
