@@ -166,6 +166,9 @@ type problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
 	Code   string `json:"code"`
+	// RequestID echoes the X-Request-Id the server in front set on the
+	// response, as the rest of the API's problems carry it.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 var statuses = map[string]int{
@@ -199,7 +202,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(problem{Type: "https://ronghe.dev/problems/" + code, Title: http.StatusText(status),
-		Status: status, Detail: ronghe.ErrorMessage(err), Code: code})
+		Status: status, Detail: ronghe.ErrorMessage(err), Code: code, RequestID: w.Header().Get("X-Request-Id")})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

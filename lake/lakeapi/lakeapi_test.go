@@ -39,7 +39,11 @@ func TestHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(Handler(l, eng, testStaff, laketest.Quiet()))
+	api := Handler(l, eng, testStaff, laketest.Quiet())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", "req-1") // as the server in front does
+		api.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 	do := func(method, path, who, body string) (*http.Response, []byte) {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
@@ -60,6 +64,9 @@ func TestHandler(t *testing.T) {
 	problemCode := func(b []byte) string {
 		var p problem
 		json.Unmarshal(b, &p)
+		if p.RequestID != "req-1" {
+			return "no request_id in " + string(b)
+		}
 		return p.Code
 	}
 
