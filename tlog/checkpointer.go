@@ -36,6 +36,11 @@ type checkpointer struct {
 	// hint is a lower bound on the integrated size, raised by every Append
 	// whose index resolved. It lets read skip all I/O when nothing changed.
 	hint atomic.Uint64
+	// awaiting counts AwaitCheckpoint calls in progress. The awaiter polls
+	// whether or not anyone waits; with nobody waiting, a poll signs
+	// nothing (appends that need no receipt, like query records, would
+	// otherwise cost two signatures every poll period).
+	awaiting atomic.Int64
 
 	mu   sync.Mutex
 	size uint64 // size of raw, the last checkpoint signed or adopted
@@ -66,12 +71,16 @@ func (c *checkpointer) signedSize() uint64 {
 
 // read returns a checkpoint covering the whole integrated tree, signing a new
 // one if the tree grew since the last. It is the readCheckpoint function of
-// the PublicationAwaiter, so it runs at most once per poll period.
+// the PublicationAwaiter, so it runs at most once per poll period; it signs
+// only while some AwaitCheckpoint call waits.
 func (c *checkpointer) read(ctx context.Context) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.raw != nil && c.hint.Load() <= c.size {
+	if c.raw != nil && (c.hint.Load() <= c.size || c.awaiting.Load() == 0) {
 		return c.raw, nil
+	}
+	if c.raw == nil && c.awaiting.Load() == 0 {
+		return nil, os.ErrNotExist // nobody waits; the awaiter polls again
 	}
 	n, err := c.reader.IntegratedSize(ctx)
 	if err != nil {

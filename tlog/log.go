@@ -404,6 +404,10 @@ func (l *Log) AwaitCheckpoint(ctx context.Context, index uint64) ([]byte, uint64
 			return nil, 0, ronghe.Errorf(ronghe.ENOTFOUND, "no entry at index %d (log has %d)", index, integrated)
 		}
 	}
+	if l.cps != nil {
+		l.cps.awaiting.Add(1)
+		defer l.cps.awaiting.Add(-1)
+	}
 	known := func() (tessera.Index, error) { return tessera.Index{Index: index}, nil }
 	_, raw, err := l.awaiter.Await(ctx, known)
 	if err != nil {

@@ -722,6 +722,40 @@ func TestRecordReceipt(t *testing.T) {
 	}
 }
 
+// TestReceiptCheckpointsOnlyWhenAwaited: appends nobody awaits a checkpoint
+// for (query records) make the log sign nothing; the first AwaitCheckpoint
+// gets a checkpoint covering its index all the same.
+func TestReceiptCheckpointsOnlyWhenAwaited(t *testing.T) {
+	k := newTestKeys(t)
+	l := openTestLog(t, k, t.TempDir())
+	ctx := context.Background()
+	var last uint64
+	for i := 0; i < 5; i++ {
+		idx, err := l.AppendEvent(ctx, testEvent(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = idx
+	}
+	time.Sleep(20 * DefaultAwaitPollPeriod)
+	if n := l.cps.signedSize(); n != 0 {
+		t.Fatalf("receipt checkpoint of size %d signed with nobody awaiting", n)
+	}
+	cp, size, err := l.AwaitCheckpoint(ctx, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size <= last {
+		t.Fatalf("checkpoint of size %d does not cover %d", size, last)
+	}
+	if _, err := k.verifier(t).VerifyCheckpoint(cp); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.cps.signedSize(); n < size {
+		t.Fatalf("signed size %d after awaiting, want >= %d", n, size)
+	}
+}
+
 // TestCloseDuringAppends closes the log while appends are in flight: each
 // append either fails as unavailable or returns an index that the checkpoint
 // published by Close covers.
