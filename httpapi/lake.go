@@ -49,7 +49,8 @@ func (s *Server) lakeRoutes() []route {
 			description: "A single SELECT over rrs.acct, rrs.txn, rrs.bal, rrs.gl, rrs.stat, rrs.fxp and rrs.ctl, run by DuckDB on the " +
 				"lake's Parquet files. The role comes from the caller's staff certificate, never from the request: columns above the " +
 				"role's clearance, and personal information unless the role may see it, are masked (masked lists them); tenant " +
-				"restricts every table to one institution's rows; as_of answers from the lake as it was then. Every statement is " +
+				"restricts every table to one institution's rows; as_of answers from the lake as it was then; max_rows caps the rows " +
+				"returned (default 10000, never more than 100000; truncated says more matched). Every statement is " +
 				"written to the query log with the caller's name before it runs, refused ones too (403); one that cannot be logged does not run.",
 			request:   &body{contentType: "application/json", typ: lk.Query},
 			responses: []response{{status: 200, description: "the result", contentType: "application/json", typ: lk.Result}},

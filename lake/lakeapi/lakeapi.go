@@ -48,6 +48,13 @@ func (f StaffFunc) Staff(r *http.Request) (Principal, error) { return f(r) }
 // maxBody bounds a query request.
 const maxBody = 1 << 20
 
+// MaxRows caps the rows one query returns over the API, whatever the
+// request's max_rows: a larger answer is truncated (Result.Truncated).
+const MaxRows = 100000
+
+// maxRows is MaxRows, lowered by tests.
+var maxRows = MaxRows
+
 // Handler returns the lake API.
 func Handler(l *lake.Lake, eng *lakesql.Engine, auth Staff, logger *slog.Logger) http.Handler {
 	if logger == nil {
@@ -106,7 +113,8 @@ type QueryRequest struct {
 	Tenant string `json:"tenant,omitempty"`
 	// AsOf answers from the lake as it was then (RFC 3339).
 	AsOf *time.Time `json:"as_of,omitempty"`
-	// MaxRows caps the rows returned.
+	// MaxRows caps the rows returned (the engine's default when 0; never
+	// more than the package's MaxRows).
 	MaxRows int `json:"max_rows,omitempty"`
 }
 
@@ -122,7 +130,7 @@ func (h *handler) sql(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, ronghe.WrapError(ronghe.EINVALID, err, "malformed query request: "+err.Error()))
 		return
 	}
-	req := lakesql.Request{User: p.User, Role: p.Role, Tenant: q.Tenant, SQL: q.SQL, MaxRows: q.MaxRows}
+	req := lakesql.Request{User: p.User, Role: p.Role, Tenant: q.Tenant, SQL: q.SQL, MaxRows: min(q.MaxRows, maxRows)}
 	if q.AsOf != nil {
 		req.AsOf = *q.AsOf
 	}

@@ -39,6 +39,8 @@ func TestHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func(n int) { maxRows = n }(maxRows)
+	maxRows = 5
 	api := Handler(l, eng, testStaff, laketest.Quiet())
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", "req-1") // as the server in front does
@@ -79,6 +81,7 @@ func TestHandler(t *testing.T) {
 		{"catalog", "GET", "/v1/lake/catalog", "alice", "", 200, ""},
 		{"a non-staff role", "GET", "/v1/lake/catalog", "bank", "", 403, ronghe.EFORBIDDEN},
 		{"query", "POST", "/v1/lake/sql", "alice", `{"sql":"SELECT count(*) AS n, max(acct_no) AS a FROM txn"}`, 200, ""},
+		{"rows capped", "POST", "/v1/lake/sql", "alice", `{"sql":"SELECT acct_no FROM txn","max_rows":1000000}`, 200, ""},
 		{"role in the body is not believed", "POST", "/v1/lake/sql", "alice", `{"sql":"SELECT 1","role":"admin"}`, 400, ronghe.EINVALID},
 		{"refused statement", "POST", "/v1/lake/sql", "alice", `{"sql":"DROP VIEW txn"}`, 403, ronghe.EFORBIDDEN},
 		{"malformed body", "POST", "/v1/lake/sql", "alice", `{"sql":`, 400, ronghe.EINVALID},
@@ -114,14 +117,19 @@ func TestHandler(t *testing.T) {
 				if res.Rows[0][0] != float64(want) || !strings.HasPrefix(res.Rows[0][1].(string), "xxxx") || res.LogID == 0 {
 					t.Fatalf("query result %+v (want %d rows counted, masked account)", res, want)
 				}
+			case "rows capped":
+				var res lakesql.Result
+				if err := json.Unmarshal(body, &res); err != nil || len(res.Rows) != 5 || !res.Truncated {
+					t.Fatalf("max_rows above the API's cap: %d rows, truncated %v, %v", len(res.Rows), res.Truncated, err)
+				}
 			case "query log":
 				var entries []lakesql.Entry
 				if err := json.Unmarshal(body, &entries); err != nil {
 					t.Fatal(err)
 				}
-				// The query and the refused DROP, both by alice (the
+				// The queries and the refused DROP, all by alice (the
 				// malformed bodies never reached the engine).
-				if len(entries) != 2 || entries[0].User != "alice" || entries[1].Decision != lakesql.DecisionRefused {
+				if len(entries) != 3 || entries[0].User != "alice" || entries[2].Decision != lakesql.DecisionRefused {
 					t.Fatalf("query log %+v", entries)
 				}
 			}
