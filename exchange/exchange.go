@@ -65,6 +65,9 @@ type Config struct {
 	Store        ronghe.ExchangeStore
 	Log          Log
 	Uploads      Uploads
+	// Blobs, if set, is the blob store behind Uploads, written directly by
+	// SubmitWithFiles (small batches sent whole in one request).
+	Blobs Blobs
 	// LogOrigin names the log in receipts.
 	LogOrigin string
 	// Signers are the platform keys receipts and mailbox envelopes are signed
@@ -125,6 +128,29 @@ func New(cfg Config) *Service {
 // same message ID with the same manifest again returns the stored submission
 // (with its receipt, if any); with another manifest it is ECONFLICT.
 func (s *Service) Submit(ctx context.Context, tenant string, manifest, signature []byte) (*ronghe.Submission, error) {
+	c, err := s.check(ctx, tenant, manifest, signature)
+	if err != nil {
+		return nil, err
+	}
+	sub, _, err := s.register(ctx, c)
+	return sub, err
+}
+
+// checked is a manifest whose signature, sender, suite and sizes checked out,
+// with the submission it would be stored as.
+type checked struct {
+	m     *ronghe.Manifest
+	inst  *ronghe.Institution
+	sub   *ronghe.Submission
+	total int64
+	now   time.Time
+}
+
+// check verifies a signed manifest from tenant without storing anything: its
+// format, its sender (the authenticated tenant, an active institution), its
+// suite, its signature by a key the tenant registered and valid now, and
+// every file against the tenant's per-file limit.
+func (s *Service) check(ctx context.Context, tenant string, manifest, signature []byte) (*checked, error) {
 	m, err := ParseManifest(manifest)
 	if err != nil {
 		return nil, err
@@ -157,12 +183,11 @@ func (s *Service) Submit(ctx context.Context, tenant string, manifest, signature
 		}
 		total += f.Size
 	}
-	digest := suite.Digest(m.Suite, manifest)
 	sub := &ronghe.Submission{
 		Tenant:         tenant,
 		MessageID:      m.MessageID,
 		Manifest:       manifest,
-		ManifestDigest: digest,
+		ManifestDigest: suite.Digest(m.Suite, manifest),
 		Signature:      signature,
 		KeyID:          m.KeyID,
 		Status:         ronghe.SubmissionUploading,
@@ -171,33 +196,43 @@ func (s *Service) Submit(ctx context.Context, tenant string, manifest, signature
 	for _, f := range m.Files {
 		sub.Files = append(sub.Files, ronghe.SubmissionFile{Name: f.Name, Size: f.Size, Digest: f.Digest})
 	}
+	return &checked{m: m, inst: inst, sub: sub, total: total, now: now}, nil
+}
+
+// register stores a checked manifest idempotently by (tenant, message ID)
+// within the tenant's quota. It returns the stored submission and whether
+// this call created it; a stored one with another manifest is ECONFLICT.
+func (s *Service) register(ctx context.Context, c *checked) (*ronghe.Submission, bool, error) {
+	tenant, digest := c.sub.Tenant, c.sub.ManifestDigest
 	// A replay of a stored message must not be refused by the quota it
 	// already counts against, so look it up first.
-	if existing, err := s.cfg.Store.FindSubmission(ctx, tenant, m.MessageID); err == nil {
-		return s.sameOrConflict(existing, digest)
+	if existing, err := s.cfg.Store.FindSubmission(ctx, tenant, c.m.MessageID); err == nil {
+		sub, err := s.sameOrConflict(existing, digest)
+		return sub, false, err
 	} else if ronghe.ErrorCode(err) != ronghe.ENOTFOUND {
-		return nil, err
+		return nil, false, err
 	}
-	quota := inst.QuotaBytes
+	quota := c.inst.QuotaBytes
 	if quota <= 0 {
 		quota = s.cfg.DefaultQuotaBytes
 	}
-	used, err := s.cfg.Store.UsedBytes(ctx, tenant, now.Add(-24*time.Hour))
+	used, err := s.cfg.Store.UsedBytes(ctx, tenant, c.now.Add(-24*time.Hour))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if used+total > quota {
-		return nil, ronghe.Errorf(ronghe.ETOOLARGE, "quota exceeded: %d bytes in the last 24 hours plus %d would pass %d", used, total, quota)
+	if used+c.total > quota {
+		return nil, false, ronghe.Errorf(ronghe.ETOOLARGE, "quota exceeded: %d bytes in the last 24 hours plus %d would pass %d", used, c.total, quota)
 	}
-	stored, created, err := s.cfg.Store.CreateSubmission(ctx, sub)
+	stored, created, err := s.cfg.Store.CreateSubmission(ctx, c.sub)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !created {
-		return s.sameOrConflict(stored, digest)
+		sub, err := s.sameOrConflict(stored, digest)
+		return sub, false, err
 	}
-	s.cfg.Logger.InfoContext(ctx, "manifest accepted", "tenant", tenant, "message_id", m.MessageID, "files", len(m.Files), "bytes", total)
-	return stored, nil
+	s.cfg.Logger.InfoContext(ctx, "manifest accepted", "tenant", tenant, "message_id", c.m.MessageID, "files", len(c.m.Files), "bytes", c.total)
+	return stored, true, nil
 }
 
 func (s *Service) sameOrConflict(existing *ronghe.Submission, digest []byte) (*ronghe.Submission, error) {
@@ -267,10 +302,9 @@ func (s *Service) takeUpload(ctx context.Context, sub *ronghe.Submission, up *Up
 	if f.UploadID != "" && f.UploadID != uploadID {
 		return ronghe.Errorf(ronghe.ECONFLICT, "file %s of %s is carried by another upload", up.File, up.MessageID)
 	}
-	if up.Size != f.Size || hex.EncodeToString(up.Digest) != f.Digest {
+	if err := checkArrived(f, up.Size, up.Digest, " — the upload was discarded, send the file again"); err != nil {
 		_ = s.cfg.Uploads.Discard(ctx, sub.Tenant, uploadID)
-		return ronghe.Errorf(ronghe.EINTEGRITY, "file %s arrived with %d bytes and digest %x; the signed manifest says %d bytes and %s — the upload was discarded, send the file again",
-			up.File, up.Size, up.Digest, f.Size, f.Digest)
+		return err
 	}
 	key := BlobKey(sub.Tenant, sub.MessageID, up.File)
 	if err := s.cfg.Uploads.Promote(ctx, sub.Tenant, uploadID, key); err != nil {
@@ -290,11 +324,22 @@ func (s *Service) takeUpload(ctx context.Context, sub *ronghe.Submission, up *Up
 	return s.cfg.Store.CompleteFile(ctx, sub.Tenant, sub.MessageID, up.File, key)
 }
 
+// checkArrived compares what arrived for a file with the signed manifest's
+// size and digest; a mismatch is EINTEGRITY, its detail ending with then.
+func checkArrived(f *ronghe.SubmissionFile, size int64, digest []byte, then string) error {
+	if size != f.Size || hex.EncodeToString(digest) != f.Digest {
+		return ronghe.Errorf(ronghe.EINTEGRITY, "file %s arrived with %d bytes and digest %x; the signed manifest says %d bytes and %s%s",
+			f.Name, size, digest, f.Size, f.Digest, then)
+	}
+	return nil
+}
+
 // recoverFiles finishes files whose upload completed but whose check was cut
 // short (the server stopped between the last byte and the bookkeeping): an
 // upload still in the store is checked now; a blob already promoted from a
-// checked upload is recorded.
-func (s *Service) recoverFiles(ctx context.Context, sub *ronghe.Submission) error {
+// checked upload is recorded. It reports whether it recorded anything.
+func (s *Service) recoverFiles(ctx context.Context, sub *ronghe.Submission) (bool, error) {
+	changed := false
 	for _, f := range sub.Files {
 		if f.Done || f.UploadID == "" {
 			continue
@@ -303,26 +348,28 @@ func (s *Service) recoverFiles(ctx context.Context, sub *ronghe.Submission) erro
 		switch ronghe.ErrorCode(err) {
 		case "":
 			if err := s.takeUpload(ctx, sub, up, f.UploadID); err != nil {
-				return err
+				return changed, err
 			}
+			changed = true
 		case ronghe.ENOTFOUND:
 			// Promotion removes the upload only after the checked blob is in
 			// place, so a stored blob here is that checked file.
 			key := BlobKey(sub.Tenant, sub.MessageID, f.Name)
 			if ok, err := s.cfg.Uploads.Stored(ctx, key); err != nil {
-				return err
+				return changed, err
 			} else if ok {
 				if err := s.cfg.Store.CompleteFile(ctx, sub.Tenant, sub.MessageID, f.Name, key); err != nil {
-					return err
+					return changed, err
 				}
+				changed = true
 			}
 		case ronghe.ECONFLICT:
 			// Still uploading.
 		default:
-			return err
+			return changed, err
 		}
 	}
-	return nil
+	return changed, nil
 }
 
 // UploadStarted records which upload carries a file of a submission, so that
@@ -345,7 +392,15 @@ func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*rong
 	lock := s.lockFor(tenant + "/" + messageID)
 	lock.Lock()
 	defer lock.Unlock()
-
+	if s.cfg.Lock != nil {
+		release, err := s.cfg.Lock(ctx, "ronghe/finalize/"+tenant+"/"+messageID)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
+	// Read under both locks: another request or replica may have accepted
+	// it while we waited.
 	sub, err := s.cfg.Store.FindSubmission(ctx, tenant, messageID)
 	if err != nil {
 		return nil, err
@@ -353,25 +408,12 @@ func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*rong
 	if sub.Status == ronghe.SubmissionAccepted {
 		return sub, nil
 	}
-	if s.cfg.Lock != nil {
-		release, err := s.cfg.Lock(ctx, "ronghe/finalize/"+tenant+"/"+messageID)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-		// Another replica may have accepted it while we waited.
+	if changed, err := s.recoverFiles(ctx, sub); err != nil {
+		return nil, err
+	} else if changed {
 		if sub, err = s.cfg.Store.FindSubmission(ctx, tenant, messageID); err != nil {
 			return nil, err
 		}
-		if sub.Status == ronghe.SubmissionAccepted {
-			return sub, nil
-		}
-	}
-	if err := s.recoverFiles(ctx, sub); err != nil {
-		return nil, err
-	}
-	if sub, err = s.cfg.Store.FindSubmission(ctx, tenant, messageID); err != nil {
-		return nil, err
 	}
 	for _, f := range sub.Files {
 		if !f.Done {
@@ -420,7 +462,8 @@ func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*rong
 	if err != nil {
 		return nil, err
 	}
-	err = s.cfg.Store.AcceptSubmission(ctx, tenant, messageID, now, index, signed.Marshal())
+	receiptBytes := signed.Marshal()
+	err = s.cfg.Store.AcceptSubmission(ctx, tenant, messageID, now, index, receiptBytes)
 	if ronghe.ErrorCode(err) == ronghe.ECONFLICT {
 		// Another process accepted it first; its receipt is the one.
 		return s.cfg.Store.FindSubmission(ctx, tenant, messageID)
@@ -428,7 +471,9 @@ func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*rong
 		return nil, err
 	}
 	s.cfg.Logger.InfoContext(ctx, "submission accepted", "tenant", tenant, "message_id", messageID, "log_index", index)
-	return s.cfg.Store.FindSubmission(ctx, tenant, messageID)
+	// What the store now holds, without reading it back.
+	sub.Status, sub.AcceptedAt, sub.LogIndex, sub.Receipt = ronghe.SubmissionAccepted, &now, &index, receiptBytes
+	return sub, nil
 }
 
 // now is the clock in UTC at the precision the metadata stores keep

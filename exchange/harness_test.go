@@ -137,7 +137,7 @@ func newFixture(t *testing.T, dsn string) *fixture {
 // replica of the intake would be.
 func (f *fixture) newService() *exchange.Service {
 	return exchange.New(exchange.Config{
-		Institutions: f.db, Store: f.db, Log: f.log, Uploads: f.adapter,
+		Institutions: f.db, Store: f.db, Log: f.log, Uploads: f.adapter, Blobs: f.blobs,
 		LogOrigin: testOrigin, Signers: f.signers, Platform: f.info, Now: f.now, Logger: quiet(),
 		Lock: f.db.Lock,
 	})

@@ -146,6 +146,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
+		return s.submitInline(w, r, tenant, params["boundary"])
+	}
 	raw, err := readBody(w, r)
 	if err != nil {
 		return err

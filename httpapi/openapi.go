@@ -97,15 +97,20 @@ func (s *Server) renderOpenAPI() ([]byte, error) {
 			op["parameters"] = params
 		}
 		if b := rt.request; b != nil {
-			var schema map[string]any
-			if b.typ != nil {
-				schema = g.ref(b.typ)
-			} else {
-				schema = map[string]any{"type": "string", "contentMediaType": b.contentType}
+			content := map[string]any{}
+			for c := b; c != nil; c = c.alt {
+				schema := c.schema
+				switch {
+				case c.typ != nil:
+					schema = g.ref(c.typ)
+				case schema == nil:
+					schema = map[string]any{"type": "string", "contentMediaType": c.contentType}
+				}
+				content[c.contentType] = map[string]any{"schema": schema}
 			}
 			rb := map[string]any{
 				"required": b.typ != nil,
-				"content":  map[string]any{b.contentType: map[string]any{"schema": schema}},
+				"content":  content,
 			}
 			if b.description != "" {
 				rb["description"] = b.description

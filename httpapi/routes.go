@@ -49,8 +49,11 @@ type param struct {
 // body is a request body.
 type body struct {
 	contentType string
-	typ         reflect.Type // nil for a binary body
+	typ         reflect.Type   // nil for a binary body
+	schema      map[string]any // instead of typ, for bodies that are not Go types
 	description string
+	// alt is another content type the operation takes.
+	alt *body
 }
 
 // response is one documented response.
@@ -132,14 +135,28 @@ func (s *Server) buildRoutes() []route {
 		},
 		{
 			method: "POST", path: "/v1/submissions", id: "submit", tag: "exchange", auth: true,
-			summary:     "Submit a signed manifest",
-			description: "Registers a message: the exact manifest bytes and the signature over them. Nothing is accepted unless the signature verifies under a key the institution registered. Then upload every file the manifest lists to upload_url with tus, and call complete. Submitting the same manifest again is idempotent (200); another manifest under the same message ID is 409.",
-			request:     &body{contentType: "application/json", typ: typeOf[SubmitRequest]()},
+			summary: "Submit a signed manifest",
+			description: "Registers a message: the exact manifest bytes and the signature over them. Nothing is accepted unless the signature verifies under a key the institution registered. Then upload every file the manifest lists to upload_url with tus, and call complete. Submitting the same manifest again is idempotent (200); another manifest under the same message ID is 409. " +
+				"A small batch (files together at most the platform's inline limit, 4 MiB by default) may instead be sent whole as multipart/form-data: the parts " + PartManifest + " (the exact manifest bytes), " + PartSignature + " (the raw signature bytes) and one " + PartFile + " part per file, its filename the file's name in the manifest. " +
+				"The files are checked against the signed manifest in memory before anything is stored (a missing, extra or different file refuses the whole request: 400 or 422), then stored encrypted, the acceptance logged and the receipt returned in the same response (201, or 200 for a replay with the receipt already issued); a 503 is finished by POST complete or by sending the request again.",
+			request: &body{contentType: "application/json", typ: typeOf[SubmitRequest](), alt: &body{
+				contentType: "multipart/form-data",
+				schema: map[string]any{
+					"type":     "object",
+					"required": []any{PartManifest, PartSignature, PartFile},
+					"properties": map[string]any{
+						PartManifest:  map[string]any{"type": "string", "contentMediaType": "application/json", "description": "the exact signed manifest bytes"},
+						PartSignature: map[string]any{"type": "string", "contentMediaType": "application/octet-stream", "description": "the raw signature over the manifest bytes"},
+						PartFile: map[string]any{"type": "array", "description": "one part per file of the manifest, its filename the file's name in the manifest",
+							"items": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"}},
+					},
+				},
+			}},
 			responses: []response{
-				jsonResponse[SubmissionView](201, "the new submission"),
+				jsonResponse[SubmissionView](201, "the new submission (with its receipt when sent as multipart/form-data)"),
 				jsonResponse[SubmissionView](200, "the stored submission (replay of the same manifest)"),
 			},
-			problems: []int{400, 403, 409, 413, 415, 422},
+			problems: []int{400, 403, 409, 413, 415, 422, 503},
 			handle:   s.submit,
 		},
 		{

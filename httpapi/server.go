@@ -56,6 +56,11 @@ type Config struct {
 	// MaxUploadBytes caps one upload; 0 leaves only the per-institution
 	// limits the exchange enforces.
 	MaxUploadBytes int64
+	// MaxInlineBytes caps the files of a submission sent whole in one
+	// multipart/form-data POST /v1/submissions (larger batches go over tus);
+	// 0 means DefaultMaxInlineBytes, a negative value turns that path off.
+	// The path also needs an Exchange that implements FileSubmitter.
+	MaxInlineBytes int64
 	// Reports answers institutions' flow report requests; Policy serves
 	// enterprises' authorizations and query records. Both optional: their
 	// routes exist only when set.

@@ -126,6 +126,7 @@ func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err err
 		Store:        p.db,
 		Log:          p.log,
 		Uploads:      &uploadAdapter{store: p.uploads, blobs: p.blobs},
+		Blobs:        p.blobs,
 		LogOrigin:    cfg.store.origin,
 		Signers:      p.keys.signers(),
 		Platform:     p.info,
