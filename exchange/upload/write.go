@@ -83,8 +83,9 @@ func (p progress) apply(st *state) {
 // discarded, and the client resumes from the offset tusd reports.
 //
 // Chunks flow through a small pipeline — this goroutine reads, one goroutine
-// hashes, Workers goroutines seal, one writes in order — over a fixed set of
-// buffers, so memory is flat and hashing overlaps encryption.
+// hashes, Workers goroutines seal, one writes in order, one starts writeback
+// and commits checkpoints — over a fixed set of buffers, so memory is flat,
+// hashing overlaps encryption and neither waits for the disk.
 func (s *Store) writeChunk(ctx context.Context, st *state, offset int64, src io.Reader) (int64, error) {
 	if st.Complete {
 		return 0, ronghe.Errorf(ronghe.ECONFLICT, "the upload is already complete")
@@ -118,7 +119,7 @@ func (s *Store) writeChunk(ctx context.Context, st *state, offset int64, src io.
 		return 0, fmt.Errorf("upload: seek data file: %w", err)
 	}
 
-	p := s.newPipeline(st, c, h, f)
+	p := s.newPipeline(st, c, h, f, start)
 	received, srcErr := p.feed(ctx, src, offset)
 	done, pipeErr := p.close()
 
@@ -163,17 +164,30 @@ type job struct {
 	ready  chan struct{}
 }
 
+// writebackBytes is how much the writer appends before it asks the kernel
+// to start writing that range to the device (see flusher).
+const writebackBytes = 8 << 20
+
+// flushReq is work for the flusher: start writing back a range of the file,
+// or commit a checkpoint.
+type flushReq struct {
+	off, n     int64
+	checkpoint *progress
+}
+
 // pipeline hashes, seals and writes chunks concurrently, in order.
 type pipeline struct {
 	s      *Store
 	st     *state
 	cipher *envelope.ChunkCipher
 	f      *os.File
+	start  int64 // file offset where this PATCH's first chunk goes
 
-	free   chan *job // buffers not in use
-	hashQ  chan *job // to the hasher, in order
-	sealQ  chan *job // to the sealers, any order
-	orderQ chan *job // to the writer, in order
+	free   chan *job     // buffers not in use
+	hashQ  chan *job     // to the hasher, in order
+	sealQ  chan *job     // to the sealers, any order
+	orderQ chan *job     // to the writer, in order
+	flushQ chan flushReq // to the flusher, in order; closed by the writer
 	wg     sync.WaitGroup
 
 	mu   sync.Mutex
@@ -182,14 +196,15 @@ type pipeline struct {
 	next uint64   // sequence number of the next chunk to feed
 }
 
-func (s *Store) newPipeline(st *state, c *envelope.ChunkCipher, h hash.Hash, f *os.File) *pipeline {
+func (s *Store) newPipeline(st *state, c *envelope.ChunkCipher, h hash.Hash, f *os.File, start int64) *pipeline {
 	n := 2*s.workers + 4
 	p := &pipeline{
-		s: s, st: st, cipher: c, f: f,
+		s: s, st: st, cipher: c, f: f, start: start,
 		free:   make(chan *job, n),
 		hashQ:  make(chan *job, n),
 		sealQ:  make(chan *job, n),
 		orderQ: make(chan *job, n),
+		flushQ: make(chan flushReq, 4),
 		done:   progress{chunks: st.Chunks, hash: st.HashState},
 		next:   st.Chunks,
 	}
@@ -206,6 +221,7 @@ func (s *Store) newPipeline(st *state, c *envelope.ChunkCipher, h hash.Hash, f *
 		p.wg.Go(p.sealer)
 	}
 	p.wg.Go(p.writer)
+	p.wg.Go(p.flusher)
 	return p
 }
 
@@ -292,12 +308,21 @@ func (p *pipeline) hasher(h hash.Hash) {
 	}
 }
 
+// testHook, when a test sets it, runs before a stage ("seal", "checkpoint")
+// handles chunk seq; an error it returns is that stage's failure.
+var testHook func(stage string, seq uint64) error
+
 // sealer encrypts chunks.
 func (p *pipeline) sealer() {
 	for j := range p.sealQ {
 		if p.failed() == nil {
 			var err error
-			j.sealed, err = p.cipher.Seal(j.sealed[:0], j.plain, j.seq, j.last)
+			if testHook != nil {
+				err = testHook("seal", j.seq)
+			}
+			if err == nil {
+				j.sealed, err = p.cipher.Seal(j.sealed[:0], j.plain, j.seq, j.last)
+			}
 			if err != nil {
 				p.fail(err)
 			}
@@ -306,10 +331,14 @@ func (p *pipeline) sealer() {
 	}
 }
 
-// writer appends sealed chunks to the file in order and commits progress
-// every CheckpointBytes.
+// writer appends sealed chunks to the file in order. Every writebackBytes it
+// hands the range written to the flusher, and every CheckpointBytes the
+// progress to commit; it never waits for the disk itself, so hashing and
+// sealing go on while the flusher syncs.
 func (p *pipeline) writer() {
+	defer close(p.flushQ)
 	var since int64
+	pos, from := p.start, p.start // end of the data written; start of the range not yet handed on
 	for j := range p.orderQ {
 		<-j.ready
 		<-j.hashed
@@ -320,12 +349,21 @@ func (p *pipeline) writer() {
 				p.fail(fmt.Errorf("upload: write data file: %w", err))
 			} else {
 				p.done = progress{chunks: j.seq + 1, hash: j.hash, complete: j.last, digest: j.digest}
+				pos += int64(len(j.sealed))
 				since += int64(len(j.plain))
 				if since >= p.s.checkpoint && !j.last {
-					if err := p.checkpoint(); err != nil {
-						p.fail(err)
-					}
+					cp := p.done
+					p.flushQ <- flushReq{checkpoint: &cp}
 					since = 0
+				}
+				if pos-from >= writebackBytes && !j.last {
+					// Never wait for the flusher here: a range it
+					// misses is handed on with the next one.
+					select {
+					case p.flushQ <- flushReq{off: from, n: pos - from}:
+						from = pos
+					default:
+					}
 				}
 			}
 		}
@@ -334,13 +372,40 @@ func (p *pipeline) writer() {
 	}
 }
 
-// checkpoint makes the progress so far durable in the middle of a PATCH, so
-// that recovery after a crash has little to re-read.
-func (p *pipeline) checkpoint() error {
+// flusher starts writeback of the ranges the writer appended, so that the
+// page cache does not fill with gigabytes of dirty data that the next fsync
+// would then write while the pipeline waits, and commits checkpoints: the
+// fsync and the state file are written here while the writer goes on
+// appending (fsync covers at least what was written before it was called,
+// and the checkpoint claims no more than that).
+func (p *pipeline) flusher() {
+	for r := range p.flushQ {
+		if p.failed() != nil {
+			continue
+		}
+		if r.checkpoint != nil {
+			if err := p.checkpoint(*r.checkpoint); err != nil {
+				p.fail(err)
+			}
+			continue
+		}
+		// Advisory: an error here shows up again at the next fsync.
+		_ = startWriteback(p.f, r.off, r.n)
+	}
+}
+
+// checkpoint makes the progress cp durable in the middle of a PATCH, so that
+// recovery after a crash has little to re-read.
+func (p *pipeline) checkpoint(cp progress) error {
+	if testHook != nil {
+		if err := testHook("checkpoint", cp.chunks-1); err != nil {
+			return err
+		}
+	}
 	if err := p.f.Sync(); err != nil {
 		return fmt.Errorf("upload: sync data file: %w", err)
 	}
 	next := *p.st
-	p.done.apply(&next)
+	cp.apply(&next)
 	return p.s.writeState(&next, false)
 }
