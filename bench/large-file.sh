@@ -15,6 +15,8 @@
 #   PORT       first TCP port for ronghe serve (default 18500)
 #   SKIP_SFTP  1 to skip the sftp peer (e.g. no openssh-server)
 #   SUITES     suites to run (default "INTL GM")
+#   PROFILE    a directory: write Go CPU profiles of the server and of submit
+#              there (serve-GM.pprof, submit-GM.pprof, …; go tool pprof)
 set -euo pipefail
 
 SIZE_MIB=${SIZE_MIB:-2048}
@@ -163,7 +165,12 @@ run_suite() {
 	mkdir -p "$dir"
 	local code
 	if [ "$s" = GM ]; then code=BENCHGM0000001; else code=BENCHINTL00001; fi
-	"$RONGHE" serve --data "$dir/data" --listen "127.0.0.1:$port" >"$dir/serve.out" 2>"$dir/serve.log" &
+	local sprof="" cprof=""
+	if [ -n "${PROFILE:-}" ]; then
+		mkdir -p "$PROFILE"
+		sprof="$PROFILE/serve-$s.pprof" cprof="$PROFILE/submit-$s.pprof"
+	fi
+	RONGHE_CPUPROFILE=$sprof "$RONGHE" serve --data "$dir/data" --listen "127.0.0.1:$port" >"$dir/serve.out" 2>"$dir/serve.log" &
 	local spid=$!
 	PIDS+=("$spid")
 	for _ in $(seq 100); do grep -q "ronghe listening" "$dir/serve.out" 2>/dev/null && break; sleep 0.1; done
@@ -175,7 +182,7 @@ run_suite() {
 	log "ronghe submit ($s, $SIZE_MIB MiB)"
 	local t0 t1 cstat
 	t0=$(now)
-	cstat=$( { /usr/bin/time -f '%U %S' "$RONGHE" submit --profile "$dir/profile" --json "$batch" >"$dir/submit.json"; } 2>&1 | tail -1)
+	cstat=$( { RONGHE_CPUPROFILE=$cprof /usr/bin/time -f '%U %S' "$RONGHE" submit --profile "$dir/profile" --json "$batch" >"$dir/submit.json"; } 2>&1 | tail -1)
 	t1=$(now)
 	grep -q '"receipt_verified": true' "$dir/submit.json" || { echo "submit did not return a verified receipt" >&2; cat "$dir/submit.json" >&2; exit 1; }
 	RSS[$s]=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$spid/status")
