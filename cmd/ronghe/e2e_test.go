@@ -387,7 +387,11 @@ func TestE2EExpiredClientCertificate(t *testing.T) {
 	if errors.As(err, &p) {
 		t.Fatalf("the handshake should be refused, got an HTTP answer: %v", p)
 	}
-	if !strings.Contains(err.Error(), "certificate") {
+	// With TLS 1.3 the client finishes its side of the handshake before the
+	// server has judged its certificate: the server's alert naming it races
+	// the client's first write, which may instead find the connection
+	// closed (broken pipe, reset). Either way nothing was served.
+	if msg := err.Error(); !strings.Contains(msg, "certificate") && !strings.Contains(msg, "broken pipe") && !strings.Contains(msg, "connection reset") {
 		t.Fatalf("error %v does not name the certificate", err)
 	}
 	dir := batchDir(t, in.code, 1, map[string][]byte{"TXN.csv": content("x", 100)})
