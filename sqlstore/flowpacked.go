@@ -32,15 +32,12 @@ const (
 // qFlowPacked is the SQLite FlowFacts query; ?1 is the USCC, ?2 and ?3 the
 // date range, ?4 and ?5 the as-of range (months or dates, see asOf).
 const qFlowPacked = `SELECT
-	(SELECT group_concat(inst || char(31) || acct_key || char(31) || acct_type || char(31) || currency || char(31) ||
-		open_date || char(31) || close_date, char(30)) FROM flow_accounts WHERE uscc = ?1),
-	(SELECT group_concat(bdate || char(31) || inst || char(31) || currency || char(31) || cp_key || char(31) || cp_acct_key ||
-		char(31) || cp_is_self || char(31) || inflow || char(31) || outflow || char(31) || in_count || char(31) || out_count ||
-		char(31) || sal_out || char(31) || tax_out || char(31) || utl_out || char(31) || round_in, char(30)
-		)
+	(SELECT group_concat(concat_ws(char(31), inst, acct_key, acct_type, currency, open_date, close_date), char(30))
+		FROM flow_accounts WHERE uscc = ?1),
+	(SELECT group_concat(concat_ws(char(31), bdate, inst, currency, cp_key, cp_acct_key, cp_is_self, inflow, outflow,
+		in_count, out_count, sal_out, tax_out, utl_out, round_in), char(30))
 		FROM flow_cells WHERE uscc = ?1 AND bdate >= ?2 AND bdate <= ?3),
-	(SELECT group_concat(bdate || char(31) || inst || char(31) || acct_key || char(31) || currency || char(31) ||
-		close_bal || char(31) || master, char(30))
+	(SELECT group_concat(concat_ws(char(31), bdate, inst, acct_key, currency, close_bal, master), char(30))
 		FROM flow_balances WHERE uscc = ?1 AND bdate >= ?2 AND bdate <= ?3),
 	(%s)`
 
