@@ -26,7 +26,8 @@ var staffEcho = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 
 // withLake serves the env's API again with the lake routes and adds
 // clients presenting staff certificates: "alice" (analyst), "root"
-// (admin), "staff-revoked", "staff-unregistered".
+// (admin), "staff-revoked", "staff-unregistered"; and an enterprise's and
+// a node's.
 func withLake(t *testing.T, e *env) {
 	t.Helper()
 	cfg := e.srv.cfg
@@ -50,8 +51,19 @@ func withLake(t *testing.T, e *env) {
 		{"root", "root", "admin", true, false},
 		{"staff-revoked", "carol", "admin", true, true},
 		{"staff-unregistered", "dave", "admin", false, false},
+		{"enterprise", "", "", true, false},
+		{"node", "", "", false, false},
 	} {
-		iss, err := e.ca.IssueStaff(s.name, s.role, time.Hour)
+		var iss *pki.Issued
+		var err error
+		switch s.client {
+		case "enterprise":
+			iss, err = e.ca.IssueEnterprise("91440101MA59ABCDE1", "Enterprise", time.Hour)
+		case "node":
+			iss, err = e.ca.IssueNode("n1", time.Hour)
+		default:
+			iss, err = e.ca.IssueStaff(s.name, s.role, time.Hour)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +112,7 @@ func TestLakeRoutesStaffOnly(t *testing.T) {
 	// The tenant wall: a bank's certificate, registered and valid, is
 	// refused on every lake route; so is a missing, revoked or unknown one.
 	for _, rt := range []struct{ method, path string }{{"GET", "/v1/lake/catalog"}, {"POST", "/v1/lake/sql"}, {"GET", "/v1/lake/query-log"}} {
-		for client, want := range map[string]int{"A": 403, "B": 403, "none": 401, "staff-revoked": 401, "staff-unregistered": 401, "revoked": 403} {
+		for client, want := range map[string]int{"A": 403, "B": 403, "enterprise": 403, "node": 403, "none": 401, "staff-revoked": 401, "staff-unregistered": 401, "revoked": 403} {
 			st, h, b := e.do(client, rt.method, rt.path, []byte(`{"sql":"SELECT 1"}`), jsonHeader)
 			code := ronghe.EFORBIDDEN
 			if want == 401 {
