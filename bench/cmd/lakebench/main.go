@@ -5,6 +5,7 @@
 //     table and business date, SQLite catalog, local warehouse) against
 //     DuckDB reading the same CSV files with the same types and COPY … TO
 //     Parquet (zstd), one file per record type;
+//
 //   - query: monthly inflow per enterprise (credits to its accounts from
 //     anyone but itself, per month and currency, across institutions) over
 //     the lake — DuckDB over the Parquet files of the current snapshots, as
@@ -30,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -88,8 +90,12 @@ func main() {
 	runs := flag.Int("runs", 3, "query runs; the median is printed")
 	skipCopy := flag.Bool("skip-copy", false, "skip the DuckDB COPY peer")
 	asJSON := flag.Bool("json", false, "print JSON")
+	region := flag.String("region", "", "region directory to reuse (default WORK/region-I-E-D; generated there when missing)")
+	cpuProfile := flag.String("cpuprofile", "", "write a Go CPU profile of the ingest phase to this file")
+	ingestOnly := flag.Bool("ingest-only", false, "stop after the ingest (and the COPY peer unless -skip-copy)")
 	flag.Parse()
-	if err := run(*work, *ent, *inst, *days, *runs, *skipCopy, *asJSON); err != nil {
+	opts := options{region: *region, cpuProfile: *cpuProfile, ingestOnly: *ingestOnly}
+	if err := run(*work, *ent, *inst, *days, *runs, *skipCopy, *asJSON, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "lakebench:", err)
 		os.Exit(1)
 	}
@@ -97,10 +103,20 @@ func main() {
 
 func say(format string, args ...any) { fmt.Fprintf(os.Stderr, ">> "+format+"\n", args...) }
 
-func run(work string, ent, inst, days, runs int, skipCopy, asJSON bool) error {
+// options are lakebench's further flags.
+type options struct {
+	region     string // region directory, "" = under work
+	cpuProfile string // CPU profile of the ingest phase
+	ingestOnly bool
+}
+
+func run(work string, ent, inst, days, runs int, skipCopy, asJSON bool, o options) error {
 	ctx := context.Background()
 	var f figures
 	regionDir := filepath.Join(work, fmt.Sprintf("region-%d-%d-%d", inst, ent, days))
+	if o.region != "" {
+		regionDir = o.region
+	}
 	sumFile := filepath.Join(regionDir, "summary.json")
 	var sum gen.Summary
 	if b, err := os.ReadFile(sumFile); err == nil && json.Unmarshal(b, &sum) == nil {
@@ -137,8 +153,19 @@ func run(work string, ent, inst, days, runs int, skipCopy, asJSON bool) error {
 	}
 	defer l.Close()
 	groups := groupByDate(dirs)
-	say("ingesting %d batches in %d groups", len(dirs), len(groups))
+	say("ingesting %d batches in %d groups (load %s)", len(dirs), len(groups), loadavg())
+	if o.cpuProfile != "" {
+		pf, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pf.Close()
+	}
 	began, cpu := time.Now(), cpuSeconds()
+	lastAt, lastCPU, lastRows := began, cpu, int64(0)
 	for gi, grp := range groups {
 		items := make([]lake.Item, 0, len(grp))
 		var opened []*rrs.Batch
@@ -161,10 +188,17 @@ func run(work string, ent, inst, days, runs int, skipCopy, asJSON bool) error {
 			f.AllRows += r.Rows()
 		}
 		if (gi+1)%30 == 0 {
-			say("  %d/%d days, %.0f rows/s", gi+1, len(groups), float64(f.AllRows)/time.Since(began).Seconds())
+			now, c := time.Now(), cpuSeconds()
+			say("  %d/%d days, %.0f rows/s, %.0f rows per CPU-second; last 30 days %.0f rows/s, %.0f rows per CPU-second (load %s)",
+				gi+1, len(groups), float64(f.AllRows)/now.Sub(began).Seconds(), float64(f.AllRows)/(c-cpu),
+				float64(f.AllRows-lastRows)/now.Sub(lastAt).Seconds(), float64(f.AllRows-lastRows)/(c-lastCPU), loadavg())
+			lastAt, lastCPU, lastRows = now, c, f.AllRows
 		}
 	}
 	f.IngestSeconds, f.IngestCPU = time.Since(began).Seconds(), cpuSeconds()-cpu
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	f.IngestRowsPerS = float64(f.AllRows) / f.IngestSeconds
 	f.LakeBytes = dirSize(filepath.Join(lakeDir, "warehouse"))
 
@@ -185,6 +219,14 @@ func run(work string, ent, inst, days, runs int, skipCopy, asJSON bool) error {
 			return fmt.Errorf("DuckDB copied %d rows, the lake ingested %d", n, f.AllRows)
 		}
 		os.RemoveAll(out)
+	}
+	if o.ingestOnly {
+		fmt.Printf("region: %d batches, %d rows in all; lake %.1f GiB; load %s\n", f.Batches, f.AllRows, float64(f.LakeBytes)/(1<<30), loadavg())
+		fmt.Printf("ingest: %.1f s, %.1f CPU-s, %.0f rows/s, %.0f rows per CPU-second\n", f.IngestSeconds, f.IngestCPU, f.IngestRowsPerS, float64(f.AllRows)/f.IngestCPU)
+		if !skipCopy {
+			fmt.Printf("peer DuckDB COPY: %.1f s, %.1f CPU-s, %.0f rows/s, %.0f rows per CPU-second\n", f.CopySeconds, f.CopyCPU, f.CopyRowsPerS, float64(f.AllRows)/f.CopyCPU)
+		}
+		return nil
 	}
 
 	eng, err := lakesql.New(ctx, l, lakesql.Options{CacheDir: filepath.Join(work, "cache")})
@@ -265,8 +307,8 @@ func run(work string, ent, inst, days, runs int, skipCopy, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(f)
 	}
-	fmt.Printf("region: %d batches, %d TXN rows, %d rows in all, %.1f GiB of CSV; lake %.1f GiB of Parquet (zstd); %d cores\n",
-		f.Batches, f.TXNRows, f.AllRows, float64(f.CSVBytes)/(1<<30), float64(f.LakeBytes)/(1<<30), runtime.NumCPU())
+	fmt.Printf("region: %d batches, %d TXN rows, %d rows in all, %.1f GiB of CSV; lake %.1f GiB of Parquet (zstd); %d cores; load %s\n",
+		f.Batches, f.TXNRows, f.AllRows, float64(f.CSVBytes)/(1<<30), float64(f.LakeBytes)/(1<<30), runtime.NumCPU(), loadavg())
 	fmt.Printf("%-44s %12s %12s %8s\n", "", "ronghe", "peer", "ratio")
 	if !skipCopy {
 		fmt.Printf("%-44s %12.0f %12.0f %8.2f   (peer: DuckDB COPY TO parquet)\n", "ingest rows/s", f.IngestRowsPerS, f.CopyRowsPerS, f.IngestRowsPerS/f.CopyRowsPerS)
@@ -404,6 +446,19 @@ func cpuSeconds() float64 {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// loadavg is the first three fields of /proc/loadavg ("" elsewhere).
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func median(xs []float64) float64 {
