@@ -11,6 +11,7 @@ import (
 
 	"github.com/ronghe/ronghe"
 	"github.com/ronghe/ronghe/client"
+	"github.com/ronghe/ronghe/lake"
 	"github.com/ronghe/ronghe/lake/lakesql"
 	"github.com/ronghe/ronghe/lake/laketest"
 	"github.com/ronghe/ronghe/pki"
@@ -29,6 +30,7 @@ func TestLakeAPI(t *testing.T) {
 	banks := map[string]*institution{}
 	txnRows := map[string]int{}
 	var total int
+	want := map[string]int64{} // rows per lake table once every batch has landed
 	for _, d := range dirs {
 		id, err := rrs.ParseBatchID(filepath.Base(d))
 		if err != nil {
@@ -47,6 +49,9 @@ func TestLakeAPI(t *testing.T) {
 		}
 		if _, err := in.c.Submit(ctx, d, client.SubmitOptions{}); err != nil {
 			t.Fatalf("submit %s: %v", filepath.Base(d), err)
+		}
+		for _, rt := range rrs.Current().Types {
+			want["rrs."+lake.TableName(rt.Type)] += int64(len(laketest.Rows(t, d, rt.Type)))
 		}
 		n := len(laketest.Rows(t, d, rrs.TXN))
 		txnRows[id.InstCode] += n
@@ -84,12 +89,11 @@ func TestLakeAPI(t *testing.T) {
 		if err := json.Unmarshal([]byte(must(append([]string{"catalog", "--json"}, asAlice...)...)), &tables); err != nil {
 			t.Fatal(err)
 		}
+		landed := len(tables) == len(want)
 		for _, tb := range tables {
-			if tb.Name == "rrs.txn" {
-				return tb.Rows == int64(total)
-			}
+			landed = landed && tb.Rows == want[tb.Name]
 		}
-		return false
+		return landed && want["rrs.txn"] == int64(total)
 	})
 	// The client speaks the whole catalog: what it prints is what the lake says.
 	if remote, local := must(append([]string{"catalog", "--json"}, asAlice...)...), must("catalog", "--data", tp.dir, "--json"); remote != local {
