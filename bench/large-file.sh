@@ -69,6 +69,7 @@ log "one-core crypto rates (Go: gmsm and the standard library)"
 CRYPTO=$("$WORK/cryptorate" -rounds 3 -seconds 0.4)
 echo "$CRYPTO" >&2
 rate_of() { echo "$CRYPTO" | awk -v n="$1" '$1 == n { print $2 }'; }
+cpu_of() { echo "$CRYPTO" | awk -v n="$1" '$1 == n { print $3 }'; }
 SM3=$(rate_of SM3)
 SHA256=$(rate_of SHA-256)
 SM4GCM=$(rate_of SM4-GCM)
@@ -219,12 +220,15 @@ echo
 printf '%-40s %10s\n' "machine / peer" "MB/s"
 printf '%-40s %10s   (CPU, both ends: %s s)\n' "sftp put, aes128-gcm, loopback (peer)" "$SFTP" "$SFTP_CPU"
 printf '%-40s %10s\n' "dd bs=4M conv=fdatasync" "$DD"
-printf '%-40s %10s %10s\n' "one core" "Go" "openssl"
-printf '%-40s %10s %10s\n' "  SM3" "$SM3" "$OSSL_SM3"
-printf '%-40s %10s %10s\n' "  SHA-256" "$SHA256" "$OSSL_SHA"
-printf '%-40s %10s %10s\n' "  SM4-GCM (openssl: SM4-CTR)" "$SM4GCM" "$OSSL_SM4"
-printf '%-40s %10s %10s\n' "  AES-256-GCM" "$AES256GCM" "$OSSL_AES"
-printf '%-40s %10s %10s\n' "  AES-128-GCM" "$(rate_of AES-128-GCM)" "$OSSL_AES128"
+# Go's wall-clock rate is the goal's yardstick; the rate per CPU-second of
+# the measuring thread is what an unshared core does (their ratio is the
+# share of a core the thread got: well below 1 on a loaded machine).
+printf '%-40s %10s %10s %10s\n' "one core" "Go" "Go CPU-s" "openssl"
+printf '%-40s %10s %10s %10s\n' "  SM3" "$SM3" "$(cpu_of SM3)" "$OSSL_SM3"
+printf '%-40s %10s %10s %10s\n' "  SHA-256" "$SHA256" "$(cpu_of SHA-256)" "$OSSL_SHA"
+printf '%-40s %10s %10s %10s\n' "  SM4-GCM (openssl: SM4-CTR)" "$SM4GCM" "$(cpu_of SM4-GCM)" "$OSSL_SM4"
+printf '%-40s %10s %10s %10s\n' "  AES-256-GCM" "$AES256GCM" "$(cpu_of AES-256-GCM)" "$OSSL_AES"
+printf '%-40s %10s %10s %10s\n' "  AES-128-GCM" "$(rate_of AES-128-GCM)" "$(cpu_of AES-128-GCM)" "$OSSL_AES128"
 echo
 printf '%-8s %12s %12s %12s %10s %10s %10s\n' suite "end-to-end" "upload" "client hash" "peak RSS" "server CPU" "client CPU"
 printf '%-8s %12s %12s %12s %10s %10s %10s\n' "" "MB/s" "MB/s" "MB/s" "MB" "s" "s"
@@ -247,6 +251,13 @@ if [[ " $SUITES " == *" GM "* ]]; then
 	t=$(awk -v x="$SM3" 'BEGIN { printf "%.0f", 0.75 * x }')
 	printf '%-44s %10s %10s %8s %10s\n' "GM upload >= 75% of one-core SM3" "${UPL[GM]}" "$t" "$(ratio "${UPL[GM]}" "$SM3")" "$(goal "${UPL[GM]}" "$t")"
 	printf '%-44s %10s %10s %8s %10s\n' "GM end-to-end >= 75% of one-core SM3" "${E2E[GM]}" "$t" "$(ratio "${E2E[GM]}" "$SM3")" "$(goal "${E2E[GM]}" "$t")"
+	# The same goal against an unshared core (SM3 per CPU-second): what the
+	# goal asks of an idle machine.
+	c=$(cpu_of SM3)
+	if [ -n "$c" ] && [ "$c" != "-" ]; then
+		t=$(awk -v x="$c" 'BEGIN { printf "%.0f", 0.75 * x }')
+		printf '%-44s %10s %10s %8s %10s\n' "GM upload >= 75% of SM3 per CPU-second" "${UPL[GM]}" "$t" "$(ratio "${UPL[GM]}" "$c")" "$(goal "${UPL[GM]}" "$t")"
+	fi
 fi
 for s in $SUITES; do
 	printf '%-44s %10s %10s %8s %10s\n' "$s server peak RSS < 200 MB" "${RSS[$s]}" "200" "-" "$(awk -v a="${RSS[$s]}" 'BEGIN { print (a + 0 < 200) ? "met" : "NOT met" }')"
