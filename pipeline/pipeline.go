@@ -98,6 +98,8 @@ type client interface {
 type Pipeline struct {
 	c     client
 	close func()
+	// insertTx inserts a job in the caller's transaction (SQLite only).
+	insertTx func(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error
 }
 
 // Open migrates River's tables and builds the client; Start runs workers.
@@ -128,7 +130,11 @@ func Open(ctx context.Context, cfg Config) (*Pipeline, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
-		return &Pipeline{c: c, close: func() {}}, nil
+		insertTx := func(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+			_, err := c.InsertTx(ctx, tx, args, opts)
+			return err
+		}
+		return &Pipeline{c: c, close: func() {}, insertTx: insertTx}, nil
 	case "postgres":
 		pool, err := pgxpool.New(ctx, cfg.DSN)
 		if err != nil {
@@ -180,10 +186,24 @@ func (p *Pipeline) Stop(ctx context.Context) error {
 // same submission again while its job exists is a no-op, so callers may
 // enqueue on every acceptance and again on start-up.
 func (p *Pipeline) Enqueue(ctx context.Context, tenant, messageID string) error {
-	_, err := p.c.Insert(ctx, ProcessArgs{Tenant: tenant, MessageID: messageID}, &river.InsertOpts{
-		UniqueOpts: river.UniqueOpts{ByArgs: true},
-	})
+	_, err := p.c.Insert(ctx, ProcessArgs{Tenant: tenant, MessageID: messageID}, enqueueOpts)
 	if err != nil {
+		return ronghe.WrapError(ronghe.EUNAVAILABLE, err, "pipeline: cannot enqueue "+messageID)
+	}
+	return nil
+}
+
+var enqueueOpts = &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+
+// EnqueueTx is Enqueue inside the caller's transaction on the pipeline's
+// SQLite database, so that the job exists exactly when the transaction
+// commits (sqlstore.DB.OnAccept). On PostgreSQL, where River has its own
+// connection pool, it is EUNSUPPORTED: use Enqueue before the acceptance.
+func (p *Pipeline) EnqueueTx(ctx context.Context, tx *sql.Tx, tenant, messageID string) error {
+	if p.insertTx == nil {
+		return ronghe.Errorf(ronghe.EUNSUPPORTED, "pipeline: enqueueing in a caller's transaction needs SQLite")
+	}
+	if err := p.insertTx(ctx, tx, ProcessArgs{Tenant: tenant, MessageID: messageID}, enqueueOpts); err != nil {
 		return ronghe.WrapError(ronghe.EUNAVAILABLE, err, "pipeline: cannot enqueue "+messageID)
 	}
 	return nil

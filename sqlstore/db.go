@@ -53,6 +53,10 @@ type DB struct {
 	// while holding a pool connection that readers then lack.
 	writeMu sync.Mutex
 
+	// onAccept, if set, runs inside the transaction that accepts a
+	// submission (OnAccept).
+	onAccept func(ctx context.Context, tx *sql.Tx, tenant, messageID string) error
+
 	// leaders holds the leader names this handle currently holds on SQLite,
 	// where leadership is decided inside the process (see TryLeader).
 	leaderMu sync.Mutex
@@ -207,6 +211,11 @@ func (db *DB) pool() conn { return conn{d: db.d, x: db.sql} }
 // COMMITTED on PostgreSQL) and commits it if fn returns nil. Errors that are
 // not already *ronghe.Error are classified as database errors of op.
 func (db *DB) inTx(ctx context.Context, op string, fn func(c conn) error) error {
+	return db.inSQLTx(ctx, op, func(c conn, _ *sql.Tx) error { return fn(c) })
+}
+
+// inSQLTx is inTx for work that also needs the *sql.Tx itself.
+func (db *DB) inSQLTx(ctx context.Context, op string, fn func(c conn, tx *sql.Tx) error) error {
 	if db.d == sqliteDialect {
 		db.writeMu.Lock()
 		defer db.writeMu.Unlock()
@@ -215,7 +224,7 @@ func (db *DB) inTx(ctx context.Context, op string, fn func(c conn) error) error 
 	if err != nil {
 		return db.dbErr(op, err)
 	}
-	if err := fn(conn{d: db.d, x: tx}); err != nil {
+	if err := fn(conn{d: db.d, x: tx}, tx); err != nil {
 		_ = tx.Rollback()
 		return db.dbErr(op, err)
 	}

@@ -338,7 +338,7 @@ func (db *DB) AcceptSubmission(ctx context.Context, tenant, messageID string, at
 	if err != nil {
 		return err
 	}
-	return db.inTx(ctx, "accept submission", func(c conn) error {
+	return db.inSQLTx(ctx, "accept submission", func(c conn, tx *sql.Tx) error {
 		res, err := c.exec(ctx, `UPDATE submissions SET status = ?, accepted_at = ?, log_index = ?, receipt = ?
 			WHERE tenant = ? AND message_id = ? AND status = ?
 			AND NOT EXISTS (SELECT 1 FROM submission_files f
@@ -351,6 +351,9 @@ func (db *DB) AcceptSubmission(ctx context.Context, tenant, messageID string, at
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 1 {
+			if db.onAccept != nil {
+				return db.onAccept(ctx, tx, tenant, messageID)
+			}
 			return nil
 		}
 		var status string
@@ -365,6 +368,15 @@ func (db *DB) AcceptSubmission(ctx context.Context, tenant, messageID string, at
 		}
 		return ronghe.Errorf(ronghe.ECONFLICT, "submission %s still has files to upload", messageID)
 	})
+}
+
+// OnAccept sets fn to run inside the transaction in which AcceptSubmission
+// accepts a submission, after the acceptance: what fn writes with tx commits
+// exactly when the acceptance does, and an error from fn undoes the
+// acceptance. The platform enqueues the submission's processing there on
+// SQLite (the job and the acceptance are one commit). Set it before use.
+func (db *DB) OnAccept(fn func(ctx context.Context, tx *sql.Tx, tenant, messageID string) error) {
+	db.onAccept = fn
 }
 
 // UsedBytes sums the declared file sizes of the tenant's submissions created

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -392,8 +393,30 @@ func testSubmissionLifecycle(t *testing.T, db *sqlstore.DB) {
 	}
 	wantCode(t, db.AcceptSubmission(ctx, tenant, "nope", acceptedAt, 7, receipt), ronghe.ENOTFOUND)
 	wantCode(t, db.AcceptSubmission(ctx, tenant, id, acceptedAt, 7, nil), ronghe.EINVALID)
+	// OnAccept runs in the acceptance's transaction: its error undoes the
+	// acceptance; what it writes commits with it.
+	hooked := 0
+	db.OnAccept(func(ctx context.Context, tx *sql.Tx, ht, hid string) error {
+		if ht != tenant || hid != id {
+			return nil
+		}
+		hooked++
+		if hooked == 1 {
+			return ronghe.Errorf(ronghe.EUNAVAILABLE, "enqueue failed")
+		}
+		_, err := tx.ExecContext(ctx, "SELECT 1")
+		return err
+	})
+	wantCode(t, db.AcceptSubmission(ctx, tenant, id, acceptedAt, 7, receipt), ronghe.EUNAVAILABLE)
+	if got, err := db.FindSubmission(ctx, tenant, id); err != nil || got.Status != ronghe.SubmissionUploading {
+		t.Fatalf("after a failing OnAccept: %v", err)
+	}
 	if err := db.AcceptSubmission(ctx, tenant, id, acceptedAt, 7, receipt); err != nil {
 		t.Fatal(err)
+	}
+	db.OnAccept(nil)
+	if hooked != 2 {
+		t.Fatalf("OnAccept ran %d times, want 2", hooked)
 	}
 	wantCode(t, db.AcceptSubmission(ctx, tenant, id, acceptedAt, 8, []byte("other")), ronghe.ECONFLICT)
 

@@ -121,6 +121,14 @@ func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err err
 	if err := p.openServices(ctx, cfg); err != nil {
 		return nil, err
 	}
+	// Every accepted submission gets its processing job: on SQLite in the
+	// very transaction that accepts it, on PostgreSQL (River's own pool)
+	// just before.
+	beforeAccept := p.pipe.Enqueue
+	if p.db.Dialect() == sqlstore.DialectSQLite {
+		p.db.OnAccept(p.pipe.EnqueueTx)
+		beforeAccept = nil
+	}
 	p.exch = exchange.New(exchange.Config{
 		Institutions: p.db,
 		Store:        p.db,
@@ -130,7 +138,7 @@ func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err err
 		LogOrigin:    cfg.store.origin,
 		Signers:      p.keys.signers(),
 		Platform:     p.info,
-		BeforeAccept: p.pipe.Enqueue,
+		BeforeAccept: beforeAccept,
 		Lock:         p.db.Lock,
 		Logger:       cfg.logger,
 	})

@@ -1,0 +1,87 @@
+package pipeline
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ronghe/ronghe"
+	"github.com/ronghe/ronghe/sqlstore"
+	"github.com/ronghe/ronghe/sqlstore/sqltest"
+)
+
+// TestEnqueueTx: a job enqueued in a transaction exists only if the
+// transaction commits; PostgreSQL refuses (River has its own pool there).
+func TestEnqueueTx(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	db, err := sqlstore.Open(ctx, sqltest.SQLite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	done := make(chan string, 4)
+	stage := Stage{Name: "record", Run: func(ctx context.Context, tenant, id string) error {
+		done <- id
+		return nil
+	}}
+	p, err := Open(ctx, Config{DB: db.SQL(), Dialect: db.Dialect(), Stages: []Stage{stage}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id     string
+		commit bool
+	}{{"rolled-back", false}, {"committed", true}} {
+		tx, err := db.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.EnqueueTx(ctx, tx, "B1000000000001", tc.id); err != nil {
+			t.Fatal(err)
+		}
+		if tc.commit {
+			err = tx.Commit()
+		} else {
+			err = tx.Rollback()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(context.Background())
+	select {
+	case id := <-done:
+		if id != "committed" {
+			t.Fatalf("worked %q", id)
+		}
+	case <-ctx.Done():
+		t.Fatal("the committed job was not worked")
+	}
+	select {
+	case id := <-done:
+		t.Fatalf("also worked %q", id)
+	case <-time.After(time.Second):
+	}
+
+}
+
+func TestEnqueueTxPostgres(t *testing.T) {
+	ctx := context.Background()
+	dsn := sqltest.Postgres(t)
+	pg, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	p, err := Open(ctx, Config{DB: pg.SQL(), Dialect: pg.Dialect(), DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.EnqueueTx(ctx, nil, "B1000000000001", "x"); ronghe.ErrorCode(err) != ronghe.EUNSUPPORTED {
+		t.Fatalf("EnqueueTx on PostgreSQL: %v", err)
+	}
+}
