@@ -208,7 +208,7 @@ func (l *Lake) IngestAll(ctx context.Context, items []Item) ([]*IngestResult, er
 			if err != nil {
 				return err
 			}
-			pre[ti], err = g.existing(ectx, tbl)
+			pre[ti], err = l.existing(ectx, g, t, tbl)
 			return err
 		})
 	}
@@ -258,11 +258,24 @@ type groupItem struct {
 	top        int        // the highest version of its institution and date in any table
 }
 
-// existing finds what tbl holds for each item's institution and date.
-func (g *group) existing(ctx context.Context, tbl *table.Table) ([]existing, error) {
+// existing finds what tbl, record type t's table, holds for each item's
+// institution and date: from the table's marker index when the summaries
+// tell, else by scanning.
+func (l *Lake) existing(ctx context.Context, g *group, t rrs.Type, tbl *table.Table) ([]existing, error) {
 	out := make([]existing, len(g.items))
+	known := make([]bool, len(g.items))
+	base := headID(tbl)
+	l.withMarkers(t, tbl.Metadata(), func(x *markerIndex) {
+		for i, gi := range g.items {
+			out[i], known[i] = x.known(gi.id)
+		}
+	})
 	for i, gi := range g.items {
-		ex, err := existingRows(ctx, tbl, gi.id)
+		if known[i] {
+			out[i].base, out[i].tbl = base, tbl
+			continue
+		}
+		ex, err := scanRows(ctx, tbl, gi.id)
 		if err != nil {
 			return nil, err
 		}
@@ -377,11 +390,21 @@ func (l *Lake) ingestTableOnce(ctx context.Context, g *group, t rrs.Type, ex []e
 		if tbl, err = l.Table(ctx, t); err != nil {
 			return trs, err
 		}
-		if ex, err = g.existing(ctx, tbl); err != nil {
+		if ex, err = l.existing(ctx, g, t, tbl); err != nil {
 			return trs, err
 		}
 	}
-	meta := tbl.Metadata()
+	marked := make([]struct {
+		snapshotID int64
+		m          marker
+		ok         bool
+	}, len(g.items))
+	l.withMarkers(t, tbl.Metadata(), func(x *markerIndex) {
+		for i, gi := range g.items {
+			mk := &marked[i]
+			mk.snapshotID, mk.m, mk.ok = x.find(gi.lv.batch, gi.digest)
+		}
+	})
 	var included []int
 	for i, gi := range g.items {
 		switch {
@@ -390,8 +413,8 @@ func (l *Lake) ingestTableOnce(ctx context.Context, g *group, t rrs.Type, ex []e
 		case gi.shadowedBy != nil:
 			trs[i].Outcome = OutcomeSuperseded
 		default:
-			if s, m := findMarker(meta, gi.lv.batch, gi.digest); s != nil {
-				trs[i].Outcome, trs[i].SnapshotID, trs[i].Rows = OutcomeAlready, s.SnapshotID, m.rows
+			if mk := marked[i]; mk.ok {
+				trs[i].Outcome, trs[i].SnapshotID, trs[i].Rows = OutcomeAlready, mk.snapshotID, mk.m.rows
 			} else if max(ex[i].maxSeq, gi.top) > gi.id.Seq {
 				trs[i].Outcome = OutcomeSuperseded
 			} else {
@@ -617,16 +640,6 @@ type existing struct {
 	maxSeq int          // version: the highest _seq (0 when none)
 	base   int64        // the snapshot this was read from
 	tbl    *table.Table // the table as loaded then
-}
-
-// existingRows finds what tbl holds for id's institution and business date:
-// from the snapshot lineage when it can, else by scanning the _seq column.
-func existingRows(ctx context.Context, tbl *table.Table, id rrs.BatchID) (existing, error) {
-	if ex, ok := knownRows(tbl.Metadata(), id); ok {
-		ex.base, ex.tbl = headID(tbl), tbl
-		return ex, nil
-	}
-	return scanRows(ctx, tbl, id)
 }
 
 // knownRows derives what the table holds for id's institution and date

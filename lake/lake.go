@@ -82,6 +82,8 @@ type Lake struct {
 	mu    sync.Mutex
 	locks map[rrs.Type]*sync.Mutex // one ingest at a time per table, in this process
 
+	markerCache map[rrs.Type]*tableMarkers // per table, the index of its snapshot summaries
+
 	keyLocks [64]sync.Mutex // striped locks of institution+date keys
 
 	batchRows int // rows per Arrow batch written; 0 = default (tests lower it)
@@ -157,7 +159,8 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 		db.Close()
 		return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "lake: cannot initialise the Iceberg SQL catalog")
 	}
-	l := &Lake{cfg: cfg, db: db, dialect: dialect, cat: cat, log: cfg.Logger, locks: map[rrs.Type]*sync.Mutex{}}
+	l := &Lake{cfg: cfg, db: db, dialect: dialect, cat: cat, log: cfg.Logger, locks: map[rrs.Type]*sync.Mutex{},
+		markerCache: map[rrs.Type]*tableMarkers{}}
 	if err := l.ensureTables(ctx); err != nil {
 		l.Close()
 		return nil, err
