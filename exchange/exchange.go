@@ -204,14 +204,6 @@ func (s *Service) check(ctx context.Context, tenant string, manifest, signature 
 // this call created it; a stored one with another manifest is ECONFLICT.
 func (s *Service) register(ctx context.Context, c *checked) (*ronghe.Submission, bool, error) {
 	tenant, digest := c.sub.Tenant, c.sub.ManifestDigest
-	// A replay of a stored message must not be refused by the quota it
-	// already counts against, so look it up first.
-	if existing, err := s.cfg.Store.FindSubmission(ctx, tenant, c.m.MessageID); err == nil {
-		sub, err := s.sameOrConflict(existing, digest)
-		return sub, false, err
-	} else if ronghe.ErrorCode(err) != ronghe.ENOTFOUND {
-		return nil, false, err
-	}
 	quota := c.inst.QuotaBytes
 	if quota <= 0 {
 		quota = s.cfg.DefaultQuotaBytes
@@ -221,6 +213,15 @@ func (s *Service) register(ctx context.Context, c *checked) (*ronghe.Submission,
 		return nil, false, err
 	}
 	if used+c.total > quota {
+		// A replay of a stored message must not be refused by the quota it
+		// already counts against. (Within the quota, CreateSubmission finds
+		// it.)
+		if existing, err := s.cfg.Store.FindSubmission(ctx, tenant, c.m.MessageID); err == nil {
+			sub, err := s.sameOrConflict(existing, digest)
+			return sub, false, err
+		} else if ronghe.ErrorCode(err) != ronghe.ENOTFOUND {
+			return nil, false, err
+		}
 		return nil, false, ronghe.Errorf(ronghe.ETOOLARGE, "quota exceeded: %d bytes in the last 24 hours plus %d would pass %d", used, c.total, quota)
 	}
 	stored, created, err := s.cfg.Store.CreateSubmission(ctx, c.sub)
