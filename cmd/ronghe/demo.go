@@ -39,6 +39,11 @@ type demoResult struct {
 	Refusals      map[string]int `json:"refusals"`
 	Report        *demoReport    `json:"report,omitempty"`
 	SubmitSeconds float64        `json:"submit_seconds"`
+	// Pipeline, Governance and Lake are the platform's internal jobs on
+	// the accepted batches (demo_pipeline.go).
+	Pipeline   *demoPipeline   `json:"pipeline,omitempty"`
+	Governance *demoGovernance `json:"governance,omitempty"`
+	Lake       *demoLake       `json:"lake,omitempty"`
 }
 
 // demoReport is what the demo's loan officer saw.
@@ -70,6 +75,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	keep := fs.Bool("keep", false, "keep the temporary directory")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	verbose := fs.Bool("v", false, "show the platform's logs")
+	defects := fs.Float64("defects", 0.002, "probability of an injected defect per candidate unit (account-day) of each of --defect-rules, which the quality checks must find (0: clean data)")
+	defectRules := fs.String("defect-rules", "S03", "RRS-1 rules whose violations the generator injects (S03: an account's BAL totals do not match its TXN rows)")
+	wait := fs.Duration("wait", 3*time.Minute, "how long to wait for the pipeline to process the accepted batches")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -102,6 +110,13 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	cfg := gen.DefaultConfig()
 	cfg.Days = *days
 	cfg.OutDir = filepath.Join(work, "region")
+	if *defects > 0 {
+		var err error
+		cfg.DefectRate = *defects
+		if cfg.DefectRules, err = gen.ParseRules(*defectRules); err != nil {
+			return usagef("--defect-rules: %v", err)
+		}
+	}
 	sum, err := gen.Generate(ctx, cfg)
 	if err != nil {
 		return err
@@ -112,8 +127,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	} else if err := json.Unmarshal(b, &region); err != nil {
 		return err
 	}
-	say("1. generated %d batches (%s … %s): %d enterprises, %d accounts, %d TXN rows", sum.Batches, sum.Start, sum.End,
-		sum.Enterprises, sum.Accounts, sum.Rows[rrs.TXN])
+	say("1. generated %d batches (%s … %s): %d enterprises, %d accounts, %d TXN rows; %s injected (%s), which must cause %s",
+		sum.Batches, sum.Start, sum.End, sum.Enterprises, sum.Accounts, sum.Rows[rrs.TXN], plural(sum.Defects, "defect"),
+		strings.Join(cfg.DefectRules, ","), plural(sum.Findings, "finding"))
 
 	// 2. The platform, embedded: SQLite, local blobs, local log, TLS 1.3.
 	pcfg := platformConfig{logger: logger}
@@ -201,7 +217,62 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	say("4. submitted %d batches, %d files, %s in %.1fs; every receipt verified offline (platform Ed25519+SM2 signatures, checkpoint, inclusion proof)",
 		res.Batches, res.Files, humanBytes(res.Bytes), res.SubmitSeconds)
 
-	// 5. Replaying a batch returns the same receipt; bad input is refused.
+	// 5. Every acceptance queued a durable job: quality → flows → lake.
+	if res.Pipeline, err = demoWaitPipeline(ctx, p, res.Batches, began, *wait); err != nil {
+		return err
+	}
+	say("5. the pipeline's %d durable jobs (quality → flows → lake) completed %.1fs after the first submission", res.Pipeline.Done, res.Pipeline.Seconds)
+
+	// 6. Governance: the checks, their findings back in the banks'
+	// mailboxes, tickets, scores.
+	if res.Governance, err = demoGovern(ctx, p, sum, cfg.OutDir); err != nil {
+		return err
+	}
+	gv := res.Governance
+	match := "exactly those the injected defects cause"
+	switch {
+	case !gv.Matched:
+		match = fmt.Sprintf("of the %d the injected defects cause %d found, %d missed; %d not caused by them (%s)",
+			gv.Injected, gv.Injected-gv.Missed, gv.Missed, gv.Findings-(gv.Injected-gv.Missed), countText(gv.Extra, 5))
+	case gv.Injected == 0:
+		match = "as expected of clean data"
+	}
+	say("6. governance: %d batches checked — %s; %s (%s), %s", gv.Checked, countText(gv.Outcomes, 4), plural(gv.Findings, "finding"),
+		countText(gv.ByRule, 5), match)
+	say("   %s opened%s; delivered to the banks' mailboxes: %s", plural(gv.Tickets, "rectification ticket"), ticketText(gv.Ticket, gv.Tickets), countText(gv.Messages, 6))
+	late := false
+	for _, sc := range gv.Scores {
+		say("   quality score %s of %s: %.2f (grade %s) — timeliness %.2f, completeness %.2f, accuracy %.4f, consistency %.4f",
+			sc.Month, sc.Tenant, sc.Score, sc.Grade, sc.Timeliness, sc.Completeness, sc.Accuracy, sc.Consistency)
+		late = late || sc.Timeliness < 1
+	}
+	if late {
+		say("   (as of %s's reporting deadline; batches count as late because the demo submits %s's data today)", sum.End, sum.Start.Period())
+	}
+
+	// 7. The lake: tables, freshness, and one row's lineage.
+	lastBatch := filepath.Base(batches[res.Institutions[0].Code][len(batches[res.Institutions[0].Code])-1])
+	if res.Lake, err = demoLakeView(ctx, p, pcfg.store.data, batches, lastBatch, clients[res.Institutions[0].Code],
+		mustVerifier(profiles[res.Institutions[0].Code])); err != nil {
+		return err
+	}
+	var tables []string
+	var latest string
+	var updated time.Time
+	for _, t := range res.Lake.Tables {
+		tables = append(tables, fmt.Sprintf("%s %d", t.Name, t.Rows))
+		latest = max(latest, t.LatestBusinessDate)
+		if t.LastUpdated.After(updated) {
+			updated = t.LastUpdated
+		}
+	}
+	say("7. lake: %s rows; data to %s, last commit %s", strings.Join(tables, ", "), latest, updated.In(shanghai()).Format(time.DateTime))
+	say("   rrs.txn holds %d rows, the %d TXN rows of the batches the checks let through", res.Lake.TXNRows, res.Lake.ExpectedTXNRows)
+	lin := res.Lake.Lineage
+	say("   lineage: %s row %s ← batch %s, message %s, log index %d — as in the bank's signed receipt (governed query, log #%d)",
+		lin.Table, lin.TxnID, lin.Batch, lin.MessageID, lin.LogIndex, lin.QueryLog)
+
+	// 8. Replaying a batch returns the same receipt; bad input is refused.
 	bank := res.Institutions[0].Code
 	c := clients[bank]
 	again, err := c.Submit(ctx, batches[bank][0], client.SubmitOptions{})
@@ -219,9 +290,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := demoRefusals(ctx, c, profiles[bank], batches[bank][0], clients[res.Institutions[1].Code], res.Refusals); err != nil {
 		return err
 	}
-	say("5. replay of %s returned the same receipt; refused as expected: %s", again.Manifest.MessageID, refusalText(res.Refusals))
+	say("8. replay of %s returned the same receipt; refused as expected: %s", again.Manifest.MessageID, refusalText(res.Refusals))
 
-	// 6. The platform writes to every bank's mailbox; banks fetch, verify and acknowledge.
+	// 9. The platform writes to every bank's mailbox; banks fetch, verify and acknowledge.
 	for _, b := range res.Institutions {
 		body, _ := json.Marshal(map[string]any{"institution": b.Code, "batches_accepted": b.Batches, "period": sum.Start.String() + "/" + sum.End.String()})
 		if _, err := p.exch.Deliver(ctx, b.Code, "exchange.summary", fmt.Sprintf("%d batches accepted %s to %s", b.Batches, sum.Start, sum.End), "", "application/json", body); err != nil {
@@ -246,9 +317,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 			res.Mailbox++
 		}
 	}
-	say("6. %d mailbox messages fetched, verified and acknowledged with the banks' signatures (both sides logged)", res.Mailbox)
+	say("9. %d mailbox messages fetched, verified and acknowledged with the banks' signatures (both sides logged)", res.Mailbox)
 
-	// 7. Evidence bundles verify offline; the log only grew.
+	// 10. Evidence bundles verify offline; the log only grew.
 	for _, b := range res.Institutions {
 		id := filepath.Base(batches[b.Code][len(batches[b.Code])-1])
 		bundle, err := clients[b.Code].Evidence(ctx, id)
@@ -268,15 +339,15 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	res.LogSize, res.Consistent = last.Size, true
-	say("7. %d evidence bundles verified offline; the published checkpoint grew from %d to %d entries and the consistency proof between them verifies", res.Evidence, first.Size, last.Size)
+	say("10. %d evidence bundles verified offline; the published checkpoint grew from %d to %d entries and the consistency proof between them verifies", res.Evidence, first.Size, last.Size)
 
-	// 8. Use without seeing: an enterprise authorizes a bank, the bank gets
+	// 11. Use without seeing: an enterprise authorizes a bank, the bank gets
 	// the cross-bank flow report, another bank is refused, the enterprise
 	// sees both queries.
 	if res.Report, err = demoFlowReport(ctx, p, &region, sum, server, work, res, clients); err != nil {
 		return err
 	}
-	say("8. %s %s authorized %s; its flow report over %d institutions and %d months (CNY inflow %s, outflow %s) verified; %s was refused; the enterprise sees %d query records",
+	say("11. %s %s authorized %s; its flow report over %d institutions and %d months (CNY inflow %s, outflow %s) verified; %s was refused; the enterprise sees %d query records",
 		res.Report.Enterprise, res.Report.Name, res.Report.Grantee, res.Report.Institutions, res.Report.Months, res.Report.InflowCNY,
 		res.Report.OutflowCNY, res.Institutions[1].Code, res.Report.QueryRecords)
 
@@ -288,6 +359,26 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	say("demo complete")
 	return nil
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
+// ticketText describes one of n tickets for step 6.
+func ticketText(t *ronghe.Ticket, n int) string {
+	if t == nil {
+		return ""
+	}
+	eg := ""
+	if n > 1 {
+		eg = "e.g. "
+	}
+	return fmt.Sprintf(" (%s%s: %s on %s %s of %s, due %s)", eg, t.ID, t.Rule, t.Type, t.Key, t.Tenant, t.DueDate)
 }
 
 func mustVerifier(p *client.Profile) *client.Verifier {
@@ -408,24 +499,9 @@ func copyDir(src, dst string) error {
 	return nil
 }
 
-// demoFlowReport runs the authorization-first flow report of step 8.
+// demoFlowReport runs the authorization-first flow report of step 11.
 func demoFlowReport(ctx context.Context, p *platform, region *gen.RegionFile, sum *gen.Summary, server, work string, res *demoResult, clients map[string]*client.Client) (*demoReport, error) {
-	// The pipeline maintains the aggregates as batches are accepted; wait
-	// until it has applied every batch.
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		var n int
-		if err := p.db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM flow_days").Scan(&n); err != nil {
-			return nil, err
-		}
-		if n >= res.Batches {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("pipeline applied %d of %d batches", n, res.Batches)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	// The pipeline has applied every batch to the aggregates (step 5).
 	// The enterprise with accounts at the most institutions.
 	best, bestInsts := 0, 0
 	for i, e := range region.Enterprises {
