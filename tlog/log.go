@@ -24,15 +24,18 @@ import (
 	"github.com/ronghe/ronghe/tlog/client"
 )
 
-// Defaults for Config fields left zero. They favour receipt latency: a batch is
-// sequenced at most DefaultBatchMaxAge after its first leaf arrives (or as soon
-// as it holds DefaultBatchMaxSize leaves); Tessera publishes a new checkpoint
+// Defaults for Config fields left zero. They favour receipt latency: leaves
+// that arrive while a batch is being sequenced go to Tessera together as the
+// next batch (see sequencer), which Tessera sequences DefaultBatchMaxAge after
+// it gets them (or as soon as it holds DefaultBatchMaxSize leaves); Tessera publishes a new checkpoint
 // once a batch is integrated, but not more often than every
 // DefaultCheckpointInterval (the minimum its POSIX driver allows); and
 // AwaitCheckpoint looks for a covering checkpoint every DefaultAwaitPollPeriod.
 const (
-	// DefaultBatchMaxAge bounds how long a leaf waits before its batch is sequenced.
-	DefaultBatchMaxAge = 5 * time.Millisecond
+	// DefaultBatchMaxAge is how long Tessera waits for more leaves once
+	// handed a group. Batches grow by themselves while the previous one is
+	// sequenced, so this only has to gather the leaves that arrive together.
+	DefaultBatchMaxAge = 1 * time.Millisecond
 	// DefaultBatchMaxSize sequences a batch early once it holds this many leaves.
 	DefaultBatchMaxSize = 1024
 	// DefaultCheckpointInterval is the minimum time between published checkpoints.
@@ -58,8 +61,9 @@ type Config struct {
 	Ed25519 ed25519.PrivateKey
 	// SM2 co-signs checkpoints (client.SM2SignatureType).
 	SM2 *sm2.PrivateKey
-	// BatchMaxAge is the longest a leaf waits in memory before its batch is
-	// sequenced; zero means DefaultBatchMaxAge.
+	// BatchMaxAge is how long Tessera waits for more leaves after it is
+	// handed a group of them (the leaves that arrived while the previous
+	// batch was being sequenced); zero means DefaultBatchMaxAge.
 	BatchMaxAge time.Duration
 	// BatchMaxSize sequences a batch early once it holds this many leaves;
 	// zero means DefaultBatchMaxSize.
@@ -97,6 +101,7 @@ type Log struct {
 	reader   tessera.LogReader
 	awaiter  *tessera.PublicationAwaiter
 	cps      *checkpointer // nil when AwaitPublished
+	seq      *sequencer    // hands Tessera one group of leaves at a time
 	cancel   context.CancelFunc
 	lock     *writerLock
 	handler  http.Handler
@@ -240,6 +245,12 @@ func Open(ctx context.Context, c Config) (*Log, error) {
 		logger:   cfg.Logger,
 		timeout:  cfg.ShutdownTimeout,
 	}
+	var advance func(uint64)
+	if cps != nil {
+		advance = cps.advance
+	}
+	l.seq = newSequencer(appender.Add, int(cfg.BatchMaxSize), advance, l.inflight.Done)
+	go l.seq.run(bg)
 	l.logger.InfoContext(ctx, "transparency log opened", slog.String("dir", cfg.Dir), slog.String("origin", cfg.Origin),
 		slog.Duration("batch_max_age", cfg.BatchMaxAge), slog.Uint64("batch_max_size", uint64(cfg.BatchMaxSize)),
 		slog.Duration("checkpoint_interval", cfg.CheckpointInterval), slog.Bool("await_published", cfg.AwaitPublished))
@@ -307,34 +318,20 @@ func (l *Log) Append(ctx context.Context, leaf []byte) (uint64, error) {
 		l.mu.RUnlock()
 		return 0, errClosed()
 	}
-	l.inflight.Add(1)
-	future := l.appender.Add(ctx, entry)
+	l.inflight.Add(1) // done by the sequencer once it answers
+	res := make(chan seqResult, 1)
+	l.seq.enqueue(&seqRequest{ctx: ctx, entry: entry, res: res})
 	l.mu.RUnlock()
 
-	type result struct {
-		idx tessera.Index
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		defer l.inflight.Done()
-		idx, err := future()
-		done <- result{idx, err}
-	}()
 	select {
-	case r := <-done:
+	case r := <-res:
 		if r.err != nil {
 			if errors.Is(r.err, tessera.ErrPushback) {
 				return 0, ronghe.WrapError(ronghe.EUNAVAILABLE, r.err, "transparency log is overloaded, retry later")
 			}
 			return 0, fmt.Errorf("tlog: append: %w", r.err)
 		}
-		if l.cps != nil {
-			// Tessera's POSIX driver resolves an index only after integrating
-			// its batch, so the tree now holds at least Index+1 leaves.
-			l.cps.advance(r.idx.Index + 1)
-		}
-		return r.idx.Index, nil
+		return r.idx, nil
 	case <-ctx.Done():
 		// The leaf may still be sequenced; the caller must treat the outcome
 		// as unknown (the event is logged at least once if it retries).
