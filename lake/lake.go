@@ -77,6 +77,7 @@ type Lake struct {
 	db      *sql.DB
 	dialect sqlcat.SupportedDialect
 	cat     *sqlcat.Catalog
+	tables  *tableCatalog // loads and commits the lake's tables, caching their metadata
 	log     *slog.Logger
 
 	mu    sync.Mutex
@@ -159,7 +160,8 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 		db.Close()
 		return nil, ronghe.WrapError(ronghe.EUNAVAILABLE, err, "lake: cannot initialise the Iceberg SQL catalog")
 	}
-	l := &Lake{cfg: cfg, db: db, dialect: dialect, cat: cat, log: cfg.Logger, locks: map[rrs.Type]*sync.Mutex{},
+	tc := &tableCatalog{sql: cat, db: db, name: cfg.CatalogName, props: props, postgre: dialect == sqlcat.Postgres, tables: map[string]*table.Table{}}
+	l := &Lake{cfg: cfg, db: db, dialect: dialect, cat: cat, tables: tc, log: cfg.Logger, locks: map[rrs.Type]*sync.Mutex{},
 		markerCache: map[rrs.Type]*tableMarkers{}}
 	if err := l.ensureTables(ctx); err != nil {
 		l.Close()
@@ -207,7 +209,7 @@ func (l *Lake) Table(ctx context.Context, t rrs.Type) (*table.Table, error) {
 	if l.cfg.Spec.Record(t) == nil {
 		return nil, ronghe.Errorf(ronghe.ENOTFOUND, "lake: no table for record type %q", t)
 	}
-	tbl, err := l.cat.LoadTable(ctx, l.Identifier(t))
+	tbl, err := l.tables.LoadTable(ctx, l.Identifier(t))
 	if err != nil {
 		if errors.Is(err, catalog.ErrNoSuchTable) {
 			return nil, ronghe.WrapError(ronghe.ENOTFOUND, err, fmt.Sprintf("lake: table %s not found", TableName(t)))
