@@ -279,6 +279,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	st.on.Store(false)
 	pprof.StopCPUProfile()
 	progress("%s", st.summary())
+	progress("%s", st.batches())
 	if *peerDuration > 0 {
 		progress("timing the peer: %s at concurrency %d", *peerDuration, *concurrency)
 		res.Peer = measure(ctx, *concurrency, *peerDuration, len(sample), func(ctx context.Context, i int) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,9 +19,10 @@ import (
 // append, the query record's commit, the facts read — while on is set, so
 // that a run shows where a report's latency goes.
 type stages struct {
-	on atomic.Bool
-	mu sync.Mutex
-	d  map[string][]time.Duration
+	on       atomic.Bool
+	mu       sync.Mutex
+	d        map[string][]time.Duration
+	appended []time.Time // when each log append returned
 }
 
 func (s *stages) time(name string, t0 time.Time) {
@@ -62,7 +64,32 @@ type timedLog struct {
 
 func (l timedLog) Append(ctx context.Context, leaf []byte) (uint64, error) {
 	defer l.st.time("log append", time.Now())
-	return l.Log.Append(ctx, leaf)
+	i, err := l.Log.Append(ctx, leaf)
+	if l.st.on.Load() {
+		l.st.mu.Lock()
+		l.st.appended = append(l.st.appended, time.Now())
+		l.st.mu.Unlock()
+	}
+	return i, err
+}
+
+// batches estimates the log's batches from when appends return: those of
+// one batch return together, batches at least the sequencing of one apart.
+func (s *stages) batches() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := slices.Clone(s.appended)
+	if len(t) == 0 {
+		return "no appends"
+	}
+	slices.SortFunc(t, func(a, b time.Time) int { return a.Compare(b) })
+	n := 1
+	for i := 1; i < len(t); i++ {
+		if t[i].Sub(t[i-1]) > 300*time.Microsecond {
+			n++
+		}
+	}
+	return fmt.Sprintf("log: %d appends in about %d batches (%.1f a batch)", len(t), n, float64(len(t))/float64(n))
 }
 
 // timedStore times the query record's commit and the facts read.
