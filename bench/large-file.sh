@@ -158,7 +158,7 @@ fi
 # epoch seconds of a slog time=… value (UTC, milliseconds)
 logtime() { date -u -d "$(echo "$1" | sed 's/^time=//; s/T/ /; s/Z$//')" +%s.%N; }
 
-declare -A E2E UPL HASH RSS SCPU CCPU
+declare -A E2E UPL HASH RSS SCPU CCPU PT
 run_suite() {
 	local s=$1 port=$2
 	local dir="$WORK/ronghe-$s"
@@ -199,6 +199,9 @@ run_suite() {
 	tman=$(logtime "$(grep 'path=/v1/submissions ' "$dir/serve.log" | grep -m1 'method=POST' | awk '{ print $1 }')")
 	tcreate=$(logtime "$(grep 'path=/v1/uploads/ ' "$dir/serve.log" | grep -m1 'method=POST' | awk '{ print $1 }')")
 	tpatch=$(logtime "$(grep 'method=PATCH' "$dir/serve.log" | tail -1 | awk '{ print $1 }')")
+	# The upload store's own account of the PATCH (exchange/upload: body and
+	# free-buffer waits of the request goroutine, busy time of each stage).
+	PT[$s]=$(grep 'msg="upload: patch timings"' "$dir/serve.log" | tail -1 | grep -o ' ms=.*' || true)
 	E2E[$s]=$(mbps "$BYTES" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
 	HASH[$s]=$(mbps "$BYTES" "$(awk -v a="$t0" -v b="$tman" 'BEGIN { print b - a }')")
 	UPL[$s]=$(mbps "$BYTES" "$(awk -v a="$tcreate" -v b="$tpatch" 'BEGIN { print b - a }')")
@@ -234,6 +237,13 @@ printf '%-8s %12s %12s %12s %10s %10s %10s\n' suite "end-to-end" "upload" "clien
 printf '%-8s %12s %12s %12s %10s %10s %10s\n' "" "MB/s" "MB/s" "MB/s" "MB" "s" "s"
 for s in $SUITES; do
 	printf '%-8s %12s %12s %12s %10s %10s %10s\n' "$s" "$(v "${E2E[$s]:-}")" "$(v "${UPL[$s]:-}")" "$(v "${HASH[$s]:-}")" "$(v "${RSS[$s]:-}")" "$(v "${SCPU[$s]:-}")" "$(v "${CCPU[$s]:-}")"
+done
+echo
+echo "Where the PATCH's time went (server log; ms; body = waiting for the request body, free_wait = for a free"
+echo "buffer, i.e. the stages behind were slower; hash, seal (summed over sealers), write, flush = busy times;"
+echo "commit = the final fsync and state):"
+for s in $SUITES; do
+	printf '%-8s %s\n' "$s" "$(v "${PT[$s]:-}")"
 done
 echo
 echo "Goals (the goal compares the upload phase: manifest signed, file sent, sealed, synced, checked, logged;"

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
@@ -119,9 +122,12 @@ func (s *Store) writeChunk(ctx context.Context, st *state, offset int64, src io.
 		return 0, fmt.Errorf("upload: seek data file: %w", err)
 	}
 
+	began := time.Now()
 	p := s.newPipeline(st, c, h, f, start)
 	received, srcErr := p.feed(ctx, src, offset)
 	done, pipeErr := p.close()
+	closed := time.Now()
+	defer func() { p.logTimings(ctx, received, began, closed) }()
 
 	// Commit what the pipeline wrote: fsync the data, then the state. A
 	// crash between the two leaves data beyond the state, which recovery
@@ -151,6 +157,22 @@ func (s *Store) writeChunk(ctx context.Context, st *state, offset int64, src io.
 	return n, nil
 }
 
+// logTimings logs where the PATCH's time went: at Info when it took at
+// least patchLogMin (the large files whose rate matters), else at Debug.
+func (p *pipeline) logTimings(ctx context.Context, received int64, began, closed time.Time) {
+	end := time.Now()
+	level := slog.LevelDebug
+	if end.Sub(began) >= patchLogMin {
+		level = slog.LevelInfo
+	}
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	p.s.log.Log(ctx, level, "upload: patch timings", "id", p.st.Info.ID, "suite", string(p.st.Suite),
+		"bytes", received, "ms", ms(end.Sub(began)),
+		"body_ms", ms(p.t.body), "free_wait_ms", ms(p.t.freeWait),
+		"hash_ms", ms(p.t.hash), "seal_ms", ms(time.Duration(p.t.seal.Load())), "sealers", p.s.workers,
+		"write_ms", ms(p.t.write), "flush_ms", ms(p.t.flush), "commit_ms", ms(end.Sub(closed)))
+}
+
 // job carries one chunk through the pipeline.
 type job struct {
 	seq    uint64
@@ -167,6 +189,19 @@ type job struct {
 // writebackBytes is how much the writer appends before it asks the kernel
 // to start writing that range to the device (see flusher).
 const writebackBytes = 8 << 20
+
+// timings is where a PATCH's time went, per stage. The request goroutine's
+// wait for the body (the client, TLS, HTTP/2) and for a free buffer (the
+// stages behind it being slower) tell which side bounds the transfer; the
+// others are busy times of the stages, the sealers' summed.
+type timings struct {
+	body, freeWait, hash, write, flush time.Duration
+	seal                               atomic.Int64 // nanoseconds
+}
+
+// patchLogMin is how long a PATCH must take for its timings to be logged at
+// Info rather than Debug.
+const patchLogMin = time.Second
 
 // flushReq is work for the flusher: start writing back a range of the file,
 // or commit a checkpoint.
@@ -189,6 +224,8 @@ type pipeline struct {
 	orderQ chan *job     // to the writer, in order
 	flushQ chan flushReq // to the flusher, in order; closed by the writer
 	wg     sync.WaitGroup
+
+	t timings // each field written by one goroutine; read after close
 
 	mu   sync.Mutex
 	err  error    // first failure of any stage
@@ -249,14 +286,18 @@ func (p *pipeline) feed(ctx context.Context, src io.Reader, offset int64) (int64
 	var received int64
 	for p.failed() == nil {
 		var j *job
+		t0 := time.Now()
 		select {
 		case j = <-p.free:
 		case <-ctx.Done():
 			p.fail(context.Cause(ctx))
 			return received, nil
 		}
+		t1 := time.Now()
 		want := int(min(int64(p.st.ChunkSize), size-pos))
 		n, err := io.ReadFull(src, j.plain[:want])
+		p.t.freeWait += t1.Sub(t0)
+		p.t.body += time.Since(t1)
 		received += int64(n)
 		if err != nil { // n < want
 			// The body ended inside a chunk that does not complete the
@@ -298,11 +339,13 @@ func (p *pipeline) close() (progress, error) {
 func (p *pipeline) hasher(h hash.Hash) {
 	for j := range p.hashQ {
 		if p.failed() == nil {
+			t0 := time.Now()
 			h.Write(j.plain)
 			j.hash, j.err = marshalHash(h)
 			if j.last && j.err == nil {
 				j.digest = h.Sum(nil)
 			}
+			p.t.hash += time.Since(t0)
 		}
 		j.hashed <- struct{}{}
 	}
@@ -321,7 +364,9 @@ func (p *pipeline) sealer() {
 				err = testHook("seal", j.seq)
 			}
 			if err == nil {
+				t0 := time.Now()
 				j.sealed, err = p.cipher.Seal(j.sealed[:0], j.plain, j.seq, j.last)
+				p.t.seal.Add(int64(time.Since(t0)))
 			}
 			if err != nil {
 				p.fail(err)
@@ -345,7 +390,7 @@ func (p *pipeline) writer() {
 		if p.failed() == nil {
 			if j.err != nil {
 				p.fail(j.err)
-			} else if _, err := p.f.Write(j.sealed); err != nil {
+			} else if err := p.write(j.sealed); err != nil {
 				p.fail(fmt.Errorf("upload: write data file: %w", err))
 			} else {
 				p.done = progress{chunks: j.seq + 1, hash: j.hash, complete: j.last, digest: j.digest}
@@ -372,6 +417,14 @@ func (p *pipeline) writer() {
 	}
 }
 
+// write appends b to the file, timing it.
+func (p *pipeline) write(b []byte) error {
+	t0 := time.Now()
+	_, err := p.f.Write(b)
+	p.t.write += time.Since(t0)
+	return err
+}
+
 // flusher starts writeback of the ranges the writer appended, so that the
 // page cache does not fill with gigabytes of dirty data that the next fsync
 // would then write while the pipeline waits, and commits checkpoints: the
@@ -383,14 +436,16 @@ func (p *pipeline) flusher() {
 		if p.failed() != nil {
 			continue
 		}
+		t0 := time.Now()
 		if r.checkpoint != nil {
 			if err := p.checkpoint(*r.checkpoint); err != nil {
 				p.fail(err)
 			}
-			continue
+		} else {
+			// Advisory: an error here shows up again at the next fsync.
+			_ = startWriteback(p.f, r.off, r.n)
 		}
-		// Advisory: an error here shows up again at the next fsync.
-		_ = startWriteback(p.f, r.off, r.n)
+		p.t.flush += time.Since(t0)
 	}
 }
 
