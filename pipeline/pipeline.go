@@ -9,6 +9,7 @@ package pipeline
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,48 @@ type Stage struct {
 // batch, which must not reach the aggregates or the lake.
 var ErrSkipRest = errors.New("pipeline: skip the remaining stages")
 
+// Wait, returned by a stage, puts the job aside for d without counting a
+// failed attempt (River's JobSnooze), freeing its worker for other jobs; it
+// then runs again from its first stage (every stage is idempotent). The
+// governance stage waits so while an earlier batch of the same institution
+// is still to be checked. reason is logged.
+func Wait(d time.Duration, reason string) error {
+	if d < 0 {
+		d = 0
+	}
+	return &waitError{d: d, reason: reason}
+}
+
+type waitError struct {
+	d      time.Duration
+	reason string
+}
+
+func (e *waitError) Error() string { return "pipeline: wait " + e.d.String() + ": " + e.reason }
+
+// IsWait reports whether err is (or wraps) a Wait.
+func IsWait(err error) bool {
+	var w *waitError
+	return errors.As(err, &w)
+}
+
+// Waited returns how long the job being worked has been waiting: the time
+// since one of its stages first returned Wait, 0 when none has (or outside
+// a job).
+func Waited(ctx context.Context) time.Duration {
+	since, ok := ctx.Value(waitingKey{}).(time.Time)
+	if !ok || since.IsZero() {
+		return 0
+	}
+	return time.Since(since)
+}
+
+type waitingKey struct{}
+
+// metaWaitingSince is the job metadata key holding when the job first
+// waited (RFC 3339), kept across its snoozes.
+const metaWaitingSince = "ronghe_waiting_since"
+
 // ProcessArgs is the job of processing one accepted submission.
 type ProcessArgs struct {
 	Tenant    string `json:"tenant"`
@@ -54,9 +97,30 @@ type processWorker struct {
 }
 
 func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
+	var since time.Time
+	if job.JobRow != nil && len(job.Metadata) > 0 {
+		var meta map[string]any
+		if json.Unmarshal(job.Metadata, &meta) == nil {
+			if v, ok := meta[metaWaitingSince].(string); ok {
+				since, _ = time.Parse(time.RFC3339Nano, v)
+			}
+		}
+	}
+	ctx = context.WithValue(ctx, waitingKey{}, since)
 	for _, st := range w.stages {
 		began := time.Now()
 		err := st.Run(ctx, job.Args.Tenant, job.Args.MessageID)
+		var wait *waitError
+		if errors.As(err, &wait) {
+			if since.IsZero() {
+				if merr := river.MetadataSet(ctx, metaWaitingSince, time.Now().UTC().Format(time.RFC3339Nano)); merr != nil {
+					w.log.WarnContext(ctx, "pipeline: recording when a job began to wait", "err", merr)
+				}
+			}
+			w.log.DebugContext(ctx, "pipeline job waits", "stage", st.Name, "tenant", job.Args.Tenant, "message_id", job.Args.MessageID,
+				"for", wait.d, "reason", wait.reason)
+			return river.JobSnooze(wait.d)
+		}
 		if errors.Is(err, ErrSkipRest) {
 			w.log.InfoContext(ctx, "pipeline stops after stage", "stage", st.Name, "tenant", job.Args.Tenant, "message_id", job.Args.MessageID, "reason", err)
 			return nil

@@ -69,3 +69,81 @@ func testPipeline(t *testing.T, dsn string) {
 
 func TestPipelineSQLite(t *testing.T)   { testPipeline(t, sqltest.SQLite(t)) }
 func TestPipelinePostgres(t *testing.T) { testPipeline(t, sqltest.Postgres(t)) }
+
+// testWait: a stage that returns Wait frees the worker — another job runs
+// meanwhile on the only worker — and runs again later; Waited counts from
+// the first wait, across snoozes, and no attempt is spent on waiting.
+func testWait(t *testing.T, dsn string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	db, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mu sync.Mutex
+	var order []string
+	var waited []time.Duration
+	release := make(chan struct{})
+	done := make(chan string, 16)
+	stage := Stage{Name: "order", Run: func(ctx context.Context, tenant, id string) error {
+		if id == "late" {
+			mu.Lock()
+			waited = append(waited, Waited(ctx))
+			mu.Unlock()
+			select {
+			case <-release:
+			default:
+				return Wait(20*time.Millisecond, "waiting for other")
+			}
+		}
+		mu.Lock()
+		order = append(order, id)
+		mu.Unlock()
+		if id == "other" {
+			close(release)
+		}
+		done <- id
+		return nil
+	}}
+	p, err := Open(ctx, Config{DB: db.SQL(), Dialect: db.Dialect(), DSN: dsn, Stages: []Stage{stage}, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Enqueue(ctx, "B1000000000001", "late"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(context.Background())
+	// Let "late" wait a few times before the other job exists.
+	time.Sleep(300 * time.Millisecond)
+	if err := p.Enqueue(ctx, "B1000000000002", "other"); err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < 2; {
+		select {
+		case <-done:
+			n++
+		case <-ctx.Done():
+			t.Fatalf("jobs not worked: %v", order)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(order) != 2 || order[0] != "other" || order[1] != "late" {
+		t.Fatalf("order %v, want other before late", order)
+	}
+	if len(waited) < 3 || waited[0] != 0 || waited[len(waited)-1] < 250*time.Millisecond {
+		t.Fatalf("waited %v: want 0 on the first run, then growing from the first wait", waited)
+	}
+	for i := 2; i < len(waited); i++ {
+		if waited[i] < waited[i-1] {
+			t.Fatalf("waited %v does not grow", waited)
+		}
+	}
+}
+
+func TestWaitSQLite(t *testing.T)   { testWait(t, sqltest.SQLite(t)) }
+func TestWaitPostgres(t *testing.T) { testWait(t, sqltest.Postgres(t)) }
