@@ -84,7 +84,9 @@ type Config struct {
 	// checked out and before it is accepted: the platform enqueues the
 	// submission's processing there, so that an accepted submission can never
 	// be left unprocessed by a crash (the processing waits for acceptance).
-	// An error stops the acceptance; the sender's retry repeats both.
+	// An error stops the acceptance; the sender's retry repeats both. Leave
+	// it nil when the Store does this inside the acceptance's own
+	// transaction (cmd/ronghe on SQLite: sqlstore.DB.OnAccept).
 	BeforeAccept func(ctx context.Context, tenant, messageID string) error
 	// Lock, if set, takes a lock shared by every replica of the platform
 	// (sqlstore's advisory lock on PostgreSQL). Finalize holds it per message
