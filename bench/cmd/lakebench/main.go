@@ -221,7 +221,7 @@ func run(work string, ent, inst, days, runs int, skipCopy, asJSON bool, o option
 		os.RemoveAll(out)
 	}
 	if o.ingestOnly {
-		fmt.Printf("region: %d batches, %d rows in all; lake %.1f GiB; load %s\n", f.Batches, f.AllRows, float64(f.LakeBytes)/(1<<30), loadavg())
+		fmt.Printf("region: %d batches, %d rows in all; lake %.0f MiB; load %s\n", f.Batches, f.AllRows, float64(f.LakeBytes)/(1<<20), loadavg())
 		fmt.Printf("ingest: %.1f s, %.1f CPU-s, %.0f rows/s, %.0f rows per CPU-second\n", f.IngestSeconds, f.IngestCPU, f.IngestRowsPerS, float64(f.AllRows)/f.IngestCPU)
 		if !skipCopy {
 			fmt.Printf("peer DuckDB COPY: %.1f s, %.1f CPU-s, %.0f rows/s, %.0f rows per CPU-second\n", f.CopySeconds, f.CopyCPU, f.CopyRowsPerS, float64(f.AllRows)/f.CopyCPU)
