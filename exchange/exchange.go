@@ -340,11 +340,27 @@ func checkArrived(f *ronghe.SubmissionFile, size int64, digest []byte, then stri
 // recoverFiles finishes files whose upload completed but whose check was cut
 // short (the server stopped between the last byte and the bookkeeping): an
 // upload still in the store is checked now; a blob already promoted from a
-// checked upload is recorded. It reports whether it recorded anything.
-func (s *Service) recoverFiles(ctx context.Context, sub *ronghe.Submission) (bool, error) {
+// checked upload is recorded. Files in skip are left alone. It reports
+// whether it recorded anything.
+func (s *Service) recoverFiles(ctx context.Context, sub *ronghe.Submission, skip map[string]string) (bool, error) {
 	changed := false
 	for _, f := range sub.Files {
-		if f.Done || f.UploadID == "" {
+		if _, ok := skip[f.Name]; f.Done || ok {
+			continue
+		}
+		if f.UploadID == "" {
+			// No upload: the file may have been stored whole by
+			// SubmitWithFiles, which records it with the acceptance, cut
+			// short before that.
+			key := BlobKey(sub.Tenant, sub.MessageID, f.Name)
+			if ok, err := s.cfg.Uploads.Stored(ctx, key); err != nil {
+				return changed, err
+			} else if ok {
+				if err := s.cfg.Store.CompleteFile(ctx, sub.Tenant, sub.MessageID, f.Name, key); err != nil {
+					return changed, err
+				}
+				changed = true
+			}
 			continue
 		}
 		up, err := s.cfg.Uploads.Finished(ctx, sub.Tenant, f.UploadID)
@@ -392,6 +408,19 @@ func BlobKey(tenant, messageID, file string) string {
 // an accepted submission is returned as it is; one with files still missing
 // is returned unchanged, still uploading.
 func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*ronghe.Submission, error) {
+	return s.finalize(ctx, tenant, messageID, nil)
+}
+
+// filesAccepter is a Store that records files with the acceptance, in one
+// transaction (*sqlstore.DB).
+type filesAccepter interface {
+	AcceptSubmissionFiles(ctx context.Context, tenant, messageID string, files map[string]string, at time.Time, logIndex uint64, receipt []byte) error
+}
+
+// finalize is Finalize for a submission some of whose files the caller has
+// just stored (arrived: file name → blob key) but not recorded: they count
+// as done and are recorded with the acceptance.
+func (s *Service) finalize(ctx context.Context, tenant, messageID string, arrived map[string]string) (*ronghe.Submission, error) {
 	lock := s.lockFor(tenant + "/" + messageID)
 	lock.Lock()
 	defer lock.Unlock()
@@ -411,16 +440,35 @@ func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*rong
 	if sub.Status == ronghe.SubmissionAccepted {
 		return sub, nil
 	}
-	if changed, err := s.recoverFiles(ctx, sub); err != nil {
-		return nil, err
-	} else if changed {
-		if sub, err = s.cfg.Store.FindSubmission(ctx, tenant, messageID); err != nil {
-			return nil, err
+	record := map[string]string{}
+	for _, f := range sub.Files {
+		if key, ok := arrived[f.Name]; ok && !f.Done {
+			record[f.Name] = key
 		}
 	}
-	for _, f := range sub.Files {
-		if !f.Done {
+	missing := func() bool {
+		for _, f := range sub.Files {
+			if _, ok := record[f.Name]; !f.Done && !ok {
+				return true
+			}
+		}
+		return false
+	}
+	if missing() {
+		if changed, err := s.recoverFiles(ctx, sub, record); err != nil {
+			return nil, err
+		} else if changed {
+			if sub, err = s.cfg.Store.FindSubmission(ctx, tenant, messageID); err != nil {
+				return nil, err
+			}
+		}
+		if missing() {
 			return sub, nil
+		}
+	}
+	for i := range sub.Files {
+		if f := &sub.Files[i]; !f.Done {
+			f.Done, f.BlobKey = true, record[f.Name]
 		}
 	}
 	m, err := ParseManifest(sub.Manifest)
@@ -466,7 +514,11 @@ func (s *Service) Finalize(ctx context.Context, tenant, messageID string) (*rong
 		return nil, err
 	}
 	receiptBytes := signed.Marshal()
-	err = s.cfg.Store.AcceptSubmission(ctx, tenant, messageID, now, index, receiptBytes)
+	if fa, ok := s.cfg.Store.(filesAccepter); ok && len(record) > 0 {
+		err = fa.AcceptSubmissionFiles(ctx, tenant, messageID, record, now, index, receiptBytes)
+	} else {
+		err = s.cfg.Store.AcceptSubmission(ctx, tenant, messageID, now, index, receiptBytes)
+	}
 	if ronghe.ErrorCode(err) == ronghe.ECONFLICT {
 		// Another process accepted it first; its receipt is the one.
 		return s.cfg.Store.FindSubmission(ctx, tenant, messageID)

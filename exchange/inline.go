@@ -59,6 +59,12 @@ func (s *Service) SubmitWithFiles(ctx context.Context, tenant string, manifest, 
 	if err != nil || sub.Status == ronghe.SubmissionAccepted {
 		return sub, created, err
 	}
+	// Stored files are recorded with the acceptance when the store can
+	// (one transaction fewer), else each on its own first. Either way a
+	// file is recorded only once its blob is durable; one stored but not
+	// recorded is found again by Finalize (recoverFiles).
+	_, withAccept := s.cfg.Store.(filesAccepter)
+	arrived := map[string]string{}
 	for _, f := range sub.Files {
 		if f.Done {
 			continue
@@ -70,10 +76,12 @@ func (s *Service) SubmitWithFiles(ctx context.Context, tenant string, manifest, 
 		if _, err := s.cfg.Blobs.Put(ctx, key, bytes.NewReader(files[f.Name]), c.m.Suite); err != nil && ronghe.ErrorCode(err) != ronghe.ECONFLICT {
 			return nil, created, err
 		}
-		if err := s.cfg.Store.CompleteFile(ctx, tenant, sub.MessageID, f.Name, key); err != nil {
+		if withAccept {
+			arrived[f.Name] = key
+		} else if err := s.cfg.Store.CompleteFile(ctx, tenant, sub.MessageID, f.Name, key); err != nil {
 			return nil, created, err
 		}
 	}
-	sub, err = s.Finalize(ctx, tenant, sub.MessageID)
+	sub, err = s.finalize(ctx, tenant, sub.MessageID, arrived)
 	return sub, created, err
 }

@@ -140,3 +140,31 @@ func TestSubmitWithFilesRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestCompleteAfterStoredFiles: SubmitWithFiles records its files with the
+// acceptance; cut short after storing them (the log unavailable, a crash),
+// Finalize — the sender's complete — finds them and accepts.
+func TestCompleteAfterStoredFiles(t *testing.T) {
+	forBackends(t, func(t *testing.T, f *fixture) {
+		b := f.newBank(t, ronghe.SuiteGM, nil)
+		files := batchFiles{"TXN.csv": []byte("txn,5\n"), "CTL.csv": []byte("ctl,5\n")}
+		sub := f.submit(t, b, 1, files)
+		// As SubmitWithFiles leaves it when cut short before the acceptance:
+		// the manifest registered, the files stored, nothing recorded.
+		for _, n := range files.names() {
+			if _, err := f.blobs.Put(f.ctx, exchange.BlobKey(b.code, sub.MessageID, n), bytes.NewReader(files[n]), b.suite); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := f.svc.Finalize(f.ctx, b.code, sub.MessageID)
+		if err != nil || got.Status != ronghe.SubmissionAccepted {
+			t.Fatalf("Finalize: %v", err)
+		}
+		// Sending the batch again gives the same receipt.
+		raw, sig := b.signed(t, b.manifestStruct(1, files))
+		again, created, err := f.svc.SubmitWithFiles(f.ctx, b.code, raw, sig, files)
+		if err != nil || created || !bytes.Equal(again.Receipt, got.Receipt) {
+			t.Fatalf("SubmitWithFiles after: %v", err)
+		}
+	})
+}

@@ -302,25 +302,29 @@ func (db *DB) CompleteFile(ctx context.Context, tenant, messageID, file, blobKey
 		return ronghe.Errorf(ronghe.EINVALID, "blob key is required")
 	}
 	return db.inTx(ctx, "complete file", func(c conn) error {
-		res, err := c.exec(ctx, `UPDATE submission_files SET done = ?, blob_key = ?
-			WHERE tenant = ? AND message_id = ? AND name = ? AND done = ?`, true, blobKey, tenant, messageID, file, false)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 1 {
-			return nil
-		}
-		_, current, done, err := fileState(ctx, c, tenant, messageID, file)
-		if err != nil {
-			return err
-		}
-		if done && current == blobKey {
-			return nil
-		}
-		return ronghe.Errorf(ronghe.ECONFLICT, "file %s of submission %s is already complete under another blob", file, messageID)
+		return completeFile(ctx, c, tenant, messageID, file, blobKey)
 	})
+}
+
+func completeFile(ctx context.Context, c conn, tenant, messageID, file, blobKey string) error {
+	res, err := c.exec(ctx, `UPDATE submission_files SET done = ?, blob_key = ?
+		WHERE tenant = ? AND message_id = ? AND name = ? AND done = ?`, true, blobKey, tenant, messageID, file, false)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 1 {
+		return nil
+	}
+	_, current, done, err := fileState(ctx, c, tenant, messageID, file)
+	if err != nil {
+		return err
+	}
+	if done && current == blobKey {
+		return nil
+	}
+	return ronghe.Errorf(ronghe.ECONFLICT, "file %s of submission %s is already complete under another blob", file, messageID)
 }
 
 // AcceptSubmission moves the tenant's submission from uploading to accepted
@@ -328,6 +332,19 @@ func (db *DB) CompleteFile(ctx context.Context, tenant, messageID, file, blobKey
 // submission is already accepted or if any of its files is not complete, and
 // with ENOTFOUND if the tenant has no such submission.
 func (db *DB) AcceptSubmission(ctx context.Context, tenant, messageID string, at time.Time, logIndex uint64, receipt []byte) error {
+	return db.AcceptSubmissionFiles(ctx, tenant, messageID, nil, at, logIndex, receipt)
+}
+
+// AcceptSubmissionFiles is CompleteFile for each of files (file name → blob
+// key) and AcceptSubmission, in one transaction: the files are recorded
+// exactly when the acceptance is. A file already complete under another
+// key is ECONFLICT.
+func (db *DB) AcceptSubmissionFiles(ctx context.Context, tenant, messageID string, files map[string]string, at time.Time, logIndex uint64, receipt []byte) error {
+	for _, key := range files {
+		if strings.TrimSpace(key) == "" {
+			return ronghe.Errorf(ronghe.EINVALID, "blob key is required")
+		}
+	}
 	if at.IsZero() {
 		return ronghe.Errorf(ronghe.EINVALID, "acceptance time is required")
 	}
@@ -339,6 +356,11 @@ func (db *DB) AcceptSubmission(ctx context.Context, tenant, messageID string, at
 		return err
 	}
 	return db.inSQLTx(ctx, "accept submission", func(c conn, tx *sql.Tx) error {
+		for file, key := range files {
+			if err := completeFile(ctx, c, tenant, messageID, file, key); err != nil {
+				return err
+			}
+		}
 		res, err := c.exec(ctx, `UPDATE submissions SET status = ?, accepted_at = ?, log_index = ?, receipt = ?
 			WHERE tenant = ? AND message_id = ? AND status = ?
 			AND NOT EXISTS (SELECT 1 FROM submission_files f
