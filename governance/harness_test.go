@@ -46,14 +46,17 @@ func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // clock is the injected time of the exchange and the governance loop.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	step time.Duration // added after every reading, when set
 }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.t
+	t := c.t
+	c.t = c.t.Add(c.step)
+	return t
 }
 
 func (c *clock) Set(t time.Time) {
@@ -82,7 +85,18 @@ type fixture struct {
 	signers map[string]suite.Signer
 }
 
-func newFixture(t *testing.T, dsn string) *fixture {
+// options change a fixture: the pipeline's workers (default 2), the
+// governance Config's OrderPoll and MaxOrderWait, and a clock that moves on
+// by step at every reading.
+type options struct {
+	workers                 int
+	orderPoll, maxOrderWait time.Duration
+	step                    time.Duration
+}
+
+func newFixture(t *testing.T, dsn string) *fixture { return newFixtureWith(t, dsn, options{}) }
+
+func newFixtureWith(t *testing.T, dsn string, o options) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -114,13 +128,13 @@ func newFixture(t *testing.T, dsn string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { lg.Close() })
-	f := &fixture{ctx: ctx, db: db, blobs: blobs, clock: &clock{t: time.Date(2025, 1, 6, 9, 0, 0, 0, rrs.Shanghai)},
+	f := &fixture{ctx: ctx, db: db, blobs: blobs, clock: &clock{t: time.Date(2025, 1, 6, 9, 0, 0, 0, rrs.Shanghai), step: o.step},
 		sampleKey: []byte("test sampling key, 32 bytes long"), reached: map[string]bool{}, signers: map[string]suite.Signer{}}
 	f.exch = exchange.New(exchange.Config{Institutions: db, Store: db, Log: lg, LogOrigin: "ronghe.test/log",
 		Signers: []suite.Signer{ed, sm}, Platform: &ronghe.PlatformInfo{}, Now: f.clock.Now, Logger: quiet()})
 	cfg := governance.Config{Store: db, Submissions: db, Blobs: blobs, Keys: db, Mailbox: f.exch,
 		HistoryPath: filepath.Join(dir, "quality", "history.duckdb"), WorkDir: filepath.Join(dir, "quality", "work"),
-		SampleKey: f.sampleKey, Now: f.clock.Now, Logger: quiet()}
+		SampleKey: f.sampleKey, Now: f.clock.Now, Logger: quiet(), OrderPoll: o.orderPoll, MaxOrderWait: o.maxOrderWait}
 	if db.Dialect() == sqlstore.DialectPostgres {
 		// As in a scaled-out deployment: the engine is opened per check
 		// under the cluster-wide lock.
@@ -139,7 +153,7 @@ func newFixture(t *testing.T, dsn string) *fixture {
 		return nil
 	}}
 	pipe, err := pipeline.Open(ctx, pipeline.Config{DB: db.SQL(), Dialect: db.Dialect(), DSN: dsn,
-		Stages: []pipeline.Stage{f.gov.Stage(), next}, Logger: quiet()})
+		Stages: []pipeline.Stage{f.gov.Stage(), next}, Workers: o.workers, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

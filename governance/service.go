@@ -64,6 +64,11 @@ type Config struct {
 	// Confidence and TolerableRate are the P01 parameters (default: the
 	// rule set's, 0.95 and 0.03).
 	Confidence, TolerableRate float64
+	// OrderPoll is how long a batch's check waits before looking again
+	// whether the earlier batches of its institution are checked (default
+	// 1 second); MaxOrderWait bounds that wait (default 6 hours), see
+	// Service.turn.
+	OrderPoll, MaxOrderWait time.Duration
 	// SweepInterval is how often Start's loop looks for passed deadlines
 	// and undelivered messages (default 1 minute).
 	SweepInterval time.Duration
@@ -110,6 +115,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.TolerableRate <= 0 || cfg.TolerableRate >= 1 {
 		cfg.TolerableRate = tol
+	}
+	if cfg.OrderPoll <= 0 {
+		cfg.OrderPoll = time.Second
+	}
+	if cfg.MaxOrderWait <= 0 {
+		cfg.MaxOrderWait = DefaultMaxOrderWait
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Minute
@@ -169,6 +180,9 @@ func (s *Service) processBatch(ctx context.Context, sub *ronghe.Submission, m *r
 	if err != nil {
 		return err
 	}
+	if err := s.turn(ctx, sub.Tenant, id); err != nil {
+		return err
+	}
 	started := s.now()
 	q, err := s.store.BeginQuality(ctx, &ronghe.BatchQuality{Tenant: sub.Tenant, Batch: id.String(), BusinessDate: id.Date.String(),
 		Seq: id.Seq, ContentDigest: ContentDigest(m.Files), ReceivedAt: *sub.AcceptedAt, StartedAt: &started})
@@ -199,6 +213,107 @@ func (s *Service) processBatch(ctx context.Context, sub *ronghe.Submission, m *r
 		return fmt.Errorf("%w: batch %s is %s", pipeline.ErrSkipRest, q.Batch, q.Outcome)
 	}
 	return nil
+}
+
+// DefaultMaxOrderWait bounds how long a batch's check waits for an earlier
+// batch of its institution (Config.MaxOrderWait).
+const DefaultMaxOrderWait = 6 * time.Hour
+
+// turn decides whether batch id of tenant may be checked now. The history
+// rules (C01, C05, C06, L08 across batches) compare a batch with the
+// institution's batches before it in business-date order (RRS-1 §3), so an
+// institution's batches are checked in (business date, seq) order, whatever
+// order the pipeline's workers — in this process or another — pick their
+// jobs up: while an accepted batch of the institution with a smaller
+// (business date, seq) has no done or failed check, turn returns
+// pipeline.Wait (the job is put aside for Config.OrderPoll, its worker free
+// for other institutions' batches). Other institutions are never held back.
+// A batch that was never received is not waited for: the check compares
+// with the latest earlier batch there is, and C05 reports the gap.
+//
+// The wait is bounded. Once the job has waited Config.MaxOrderWait, the
+// earliest unchecked batch (the one the others wait behind: its job lost or
+// its check failing again and again) and any whose check has failed and
+// waits for a retry no longer hold it back — the check then goes ahead as if
+// they had not been received, as for a gap — but it still waits for the
+// others, so that the institution's remaining batches keep their order.
+// After twice that it waits for nothing. A batch checked again (a retried
+// job whose check is done) never waits.
+func (s *Service) turn(ctx context.Context, tenant string, id rrs.BatchID) error {
+	ids, err := s.store.UncheckedSubmissions(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	own := id.String()
+	var earlier []rrs.BatchID
+	mine := false
+	for _, m := range ids {
+		if m == own {
+			mine = true
+			continue
+		}
+		b, err := rrs.ParseBatchID(m)
+		if err != nil || b.InstCode != tenant || !before(b, id) {
+			continue
+		}
+		earlier = append(earlier, b)
+	}
+	if !mine || len(earlier) == 0 {
+		return nil
+	}
+	slices.SortFunc(earlier, func(a, b rrs.BatchID) int {
+		if before(a, b) {
+			return -1
+		}
+		if before(b, a) {
+			return 1
+		}
+		return 0
+	})
+	// A sample answer may bear a batch's name: only batches count.
+	var pending []rrs.BatchID
+	for _, b := range earlier {
+		sub, err := s.cfg.Submissions.FindSubmission(ctx, tenant, b.String())
+		if err != nil {
+			return err
+		}
+		if m, err := exchange.ParseManifest(sub.Manifest); err == nil && m.Kind == ronghe.MessageBatch {
+			pending = append(pending, b)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	waited := pipeline.Waited(ctx)
+	if waited >= s.cfg.MaxOrderWait {
+		var still []rrs.BatchID
+		if waited < 2*s.cfg.MaxOrderWait {
+			for _, b := range pending[1:] {
+				q, err := s.store.FindQuality(ctx, tenant, b.String())
+				if ronghe.ErrorCode(err) == ronghe.ENOTFOUND || (err == nil && q.Status == ronghe.QualityRunning) {
+					still = append(still, b)
+				} else if err != nil {
+					return err
+				}
+			}
+		}
+		if len(still) == 0 {
+			s.log.WarnContext(ctx, "governance: checking a batch although earlier batches of its institution are not checked; they count as not received",
+				"batch", own, "earlier", pending[0].String(), "unchecked", len(pending), "waited", waited.Round(time.Second))
+			return nil
+		}
+		pending = still
+	}
+	return pipeline.Wait(s.cfg.OrderPoll, "the earlier batch "+pending[0].String()+" of the institution is not checked yet")
+}
+
+// before reports whether a comes before b in an institution's history:
+// by business date, then seq.
+func before(a, b rrs.BatchID) bool {
+	if c := a.Date.Compare(b.Date); c != 0 {
+		return c < 0
+	}
+	return a.Seq < b.Seq
 }
 
 // progress returns a throttled recorder of a running job's progress.

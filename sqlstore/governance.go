@@ -182,6 +182,28 @@ func (db *DB) FirstBusinessDates(ctx context.Context) (map[string]string, error)
 	return out, db.dbErr("first business dates", rows.Err())
 }
 
+// UncheckedSubmissions returns the message IDs of tenant's accepted
+// submissions without a done or failed validation record.
+func (db *DB) UncheckedSubmissions(ctx context.Context, tenant string) ([]string, error) {
+	rows, err := db.pool().query(ctx, `SELECT s.message_id FROM submissions s
+		WHERE s.tenant = ? AND s.status = 'accepted' AND NOT EXISTS (SELECT 1 FROM quality_batches q
+			WHERE q.tenant = s.tenant AND q.batch = s.message_id AND q.status IN ('done', 'failed'))
+		ORDER BY s.message_id`, tenant)
+	if err != nil {
+		return nil, db.dbErr("unchecked submissions", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, db.dbErr("unchecked submissions", err)
+		}
+		out = append(out, id)
+	}
+	return out, db.dbErr("unchecked submissions", rows.Err())
+}
+
 // ApplyQuality applies a governance change atomically.
 func (db *DB) ApplyQuality(ctx context.Context, ch *ronghe.QualityChange) error {
 	if ch == nil {
