@@ -16,6 +16,9 @@
 // after the commit. A rejected batch ends the job (pipeline.ErrSkipRest), so
 // it never reaches the flow aggregates or the lake. The job's status and
 // progress are in the store (BatchQuality) for GET /v1/batches/{id}/quality.
+// One institution's batches are checked in (business date, seq) order:
+// a batch waits (pipeline.Wait) while an earlier one it received is still to
+// be checked, up to Config.MaxOrderWait (Service.turn).
 //
 // # Outcome
 //
