@@ -348,31 +348,22 @@ func (s *Service) recoverFiles(ctx context.Context, sub *ronghe.Submission, skip
 		if _, ok := skip[f.Name]; f.Done || ok {
 			continue
 		}
-		if f.UploadID == "" {
-			// No upload: the file may have been stored whole by
-			// SubmitWithFiles, which records it with the acceptance, cut
-			// short before that.
-			key := BlobKey(sub.Tenant, sub.MessageID, f.Name)
-			if ok, err := s.cfg.Uploads.Stored(ctx, key); err != nil {
-				return changed, err
-			} else if ok {
-				if err := s.cfg.Store.CompleteFile(ctx, sub.Tenant, sub.MessageID, f.Name, key); err != nil {
-					return changed, err
-				}
-				changed = true
-			}
-			continue
+		var err error
+		var up *Upload
+		if f.UploadID != "" {
+			up, err = s.cfg.Uploads.Finished(ctx, sub.Tenant, f.UploadID)
 		}
-		up, err := s.cfg.Uploads.Finished(ctx, sub.Tenant, f.UploadID)
-		switch ronghe.ErrorCode(err) {
-		case "":
+		switch code := ronghe.ErrorCode(err); {
+		case f.UploadID != "" && code == "":
 			if err := s.takeUpload(ctx, sub, up, f.UploadID); err != nil {
 				return changed, err
 			}
 			changed = true
-		case ronghe.ENOTFOUND:
+		case f.UploadID == "" || code == ronghe.ENOTFOUND:
 			// Promotion removes the upload only after the checked blob is in
-			// place, so a stored blob here is that checked file.
+			// place, so a stored blob here is that checked file; so is one
+			// without an upload, stored whole by SubmitWithFiles (which
+			// records it with the acceptance) cut short before that.
 			key := BlobKey(sub.Tenant, sub.MessageID, f.Name)
 			if ok, err := s.cfg.Uploads.Stored(ctx, key); err != nil {
 				return changed, err
@@ -382,7 +373,7 @@ func (s *Service) recoverFiles(ctx context.Context, sub *ronghe.Submission, skip
 				}
 				changed = true
 			}
-		case ronghe.ECONFLICT:
+		case code == ronghe.ECONFLICT:
 			// Still uploading.
 		default:
 			return changed, err
