@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"context"
+	"runtime"
 	"sync"
 
 	"github.com/transparency-dev/tessera"
@@ -70,7 +71,27 @@ func (s *sequencer) run(ctx context.Context) {
 		case <-s.wake:
 		}
 		for s.group(ctx) {
+			s.gather()
 		}
+	}
+}
+
+// gather lets callers the last group released, and that append again at
+// once, reach the queue before the next group is handed over: without it,
+// callers that append back to back settle into two groups that take turns,
+// each leaf waiting for two batches instead of one. It yields the processor
+// while the queue keeps growing, a few times at most.
+func (s *sequencer) gather() {
+	n := -1
+	for range 4 {
+		s.mu.Lock()
+		m := len(s.queue)
+		s.mu.Unlock()
+		if m == n || m >= s.max {
+			return
+		}
+		n = m
+		runtime.Gosched()
 	}
 }
 
