@@ -423,12 +423,14 @@ type GovernanceStore interface {
 	// FirstBusinessDates returns, per tenant, the earliest business date of
 	// a done record that is not superseded.
 	FirstBusinessDates(ctx context.Context) (map[string]string, error)
-	// UncheckedSubmissions returns the message IDs of tenant's
-	// accepted submissions whose check has not finished: without a record,
-	// or with one neither done nor failed. Sample answers, which get no
-	// record, are among them; the caller tells batches by their names and
+	// UncheckedSubmissions returns the message IDs of tenant's accepted
+	// submissions whose check has not finished (no record, or one neither
+	// done nor failed) among those named for a business date from the
+	// latest date before upTo (YYYY-MM-DD) with a finished check — or from
+	// the first, when there is none — to upTo. Sample answers, which get no
+	// record, may be among them; the caller tells batches by their names and
 	// manifests.
-	UncheckedSubmissions(ctx context.Context, tenant string) ([]string, error)
+	UncheckedSubmissions(ctx context.Context, tenant, upTo string) ([]string, error)
 
 	// ApplyQuality applies a change atomically.
 	ApplyQuality(ctx context.Context, c *QualityChange) error

@@ -229,7 +229,10 @@ const DefaultMaxOrderWait = 6 * time.Hour
 // pipeline.Wait (the job is put aside for Config.OrderPoll, its worker free
 // for other institutions' batches). Other institutions are never held back.
 // A batch that was never received is not waited for: the check compares
-// with the latest earlier batch there is, and C05 reports the gap.
+// with the latest earlier batch there is, and C05 reports the gap. Nor is
+// one dated before the institution's latest checked date before this
+// batch's: a later date has overtaken it already (it is a late batch), and
+// looking no further back keeps the lookup to the last dates.
 //
 // The wait is bounded. Once the job has waited Config.MaxOrderWait, the
 // earliest unchecked batch (the one the others wait behind: its job lost or
@@ -240,7 +243,7 @@ const DefaultMaxOrderWait = 6 * time.Hour
 // After twice that it waits for nothing. A batch checked again (a retried
 // job whose check is done) never waits.
 func (s *Service) turn(ctx context.Context, tenant string, id rrs.BatchID) error {
-	ids, err := s.store.UncheckedSubmissions(ctx, tenant)
+	ids, err := s.store.UncheckedSubmissions(ctx, tenant, id.Date.String())
 	if err != nil {
 		return err
 	}

@@ -183,12 +183,39 @@ func (db *DB) FirstBusinessDates(ctx context.Context) (map[string]string, error)
 }
 
 // UncheckedSubmissions returns the message IDs of tenant's accepted
-// submissions without a done or failed validation record.
-func (db *DB) UncheckedSubmissions(ctx context.Context, tenant string) ([]string, error) {
+// submissions without a done or failed validation record, named for dates
+// from the latest date before upTo with a finished check to upTo.
+//
+// Batch names are <tenant>_<YYYYMMDD>_<seq>, so the dates are a range of
+// message IDs on the primary key. Its bounds end in a date's digits
+// ("<tenant>_<YYYYMMDD>"), which keeps the range right under collations that
+// skip punctuation as well as in byte order.
+func (db *DB) UncheckedSubmissions(ctx context.Context, tenant, upTo string) ([]string, error) {
+	to, err := time.Parse(time.DateOnly, upTo)
+	if err != nil {
+		return nil, ronghe.Errorf(ronghe.EINVALID, "date %q is not YYYY-MM-DD", upTo)
+	}
+	// The date index, walked back from upTo, finds the date after a few rows
+	// of other institutions.
+	var from sql.NullString
+	err = db.pool().queryRow(ctx, `SELECT bdate FROM quality_batches
+		WHERE bdate < ? AND tenant = ? AND status IN ('done', 'failed') ORDER BY bdate DESC LIMIT 1`, upTo, tenant).Scan(&from)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, db.dbErr("unchecked submissions", err)
+	}
+	lo := tenant + "_"
+	if from.Valid {
+		f, err := time.Parse(time.DateOnly, from.String)
+		if err != nil {
+			return nil, db.dbErr("unchecked submissions", err)
+		}
+		lo += f.Format("20060102")
+	}
+	hi := tenant + "_" + to.AddDate(0, 0, 1).Format("20060102")
 	rows, err := db.pool().query(ctx, `SELECT s.message_id FROM submissions s
-		WHERE s.tenant = ? AND s.status = 'accepted' AND NOT EXISTS (SELECT 1 FROM quality_batches q
-			WHERE q.tenant = s.tenant AND q.batch = s.message_id AND q.status IN ('done', 'failed'))
-		ORDER BY s.message_id`, tenant)
+		WHERE s.tenant = ? AND s.message_id >= ? AND s.message_id < ? AND s.status = 'accepted'
+		AND NOT EXISTS (SELECT 1 FROM quality_batches q
+			WHERE q.tenant = s.tenant AND q.batch = s.message_id AND q.status IN ('done', 'failed'))`, tenant, lo, hi)
 	if err != nil {
 		return nil, db.dbErr("unchecked submissions", err)
 	}

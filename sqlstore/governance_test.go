@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ func testGovernance(t *testing.T, open func(t *testing.T) *sqlstore.DB) {
 		{"samples", testSamples},
 		{"outbox", testOutbox},
 		{"change is atomic", testChangeAtomic},
+		{"unchecked submissions", testUncheckedSubmissions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -344,5 +346,81 @@ func testChangeAtomic(t *testing.T, db *sqlstore.DB) {
 	}
 	if got, _ := db.ClaimOutbox(ctx, nil, gbase, gbase, 10); len(got) != 0 {
 		t.Fatalf("outbox written by a failed change: %+v", got)
+	}
+}
+
+// testUncheckedSubmissions: accepted submissions without a done or failed
+// record, from the latest date before the given one with a finished check
+// up to that date.
+func testUncheckedSubmissions(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	const tn = "B1000000000001"
+	submit := func(tenant, id string, accept bool) {
+		t.Helper()
+		in := newSubmission(tenant, id, gbase)
+		if _, _, err := db.CreateSubmission(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if !accept {
+			return
+		}
+		for _, f := range in.Files {
+			if err := db.CompleteFile(ctx, tenant, id, f.Name, "blob/"+id+"/"+f.Name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.AcceptSubmission(ctx, tenant, id, gbase, 1, []byte("r")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record := func(batch, date string, seq int, status string) {
+		t.Helper()
+		q := &ronghe.BatchQuality{Tenant: tn, Batch: batch, BusinessDate: date, Seq: seq, ReceivedAt: gbase}
+		if _, err := db.BeginQuality(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		switch status {
+		case ronghe.QualityDone:
+			q.Status, q.Outcome, q.FinishedAt = ronghe.QualityDone, ronghe.OutcomeAccepted, &gbase
+			if err := db.ApplyQuality(ctx, &ronghe.QualityChange{Quality: q}); err != nil {
+				t.Fatal(err)
+			}
+		case ronghe.QualityRetrying, ronghe.QualityFailed:
+			if err := db.FailQuality(ctx, tn, batch, status, "x"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, id := range []string{"_20250101_1", "_20250102_1", "_20250103_1", "_20250103_2", "_20250105_1", "_20250106_1.P01", "_20250107_1"} {
+		submit(tn, tn+id, true)
+	}
+	submit(tn, tn+"_20250106_1", false)
+	submit("B1000000000002", "B1000000000002_20250103_1", true)
+	record(tn+"_20250101_1", "2025-01-01", 1, ronghe.QualityDone)
+	record(tn+"_20250102_1", "2025-01-02", 1, ronghe.QualityRetrying)
+	record(tn+"_20250103_2", "2025-01-03", 2, ronghe.QualityDone)
+	record(tn+"_20250105_1", "2025-01-05", 1, ronghe.QualityFailed)
+	for _, c := range []struct {
+		upTo string
+		want []string
+	}{
+		{"2025-01-01", nil},
+		{"2025-01-02", []string{tn + "_20250102_1"}},
+		{"2025-01-03", []string{tn + "_20250102_1", tn + "_20250103_1"}},
+		{"2025-01-04", []string{tn + "_20250103_1"}},
+		{"2025-01-06", []string{tn + "_20250106_1.P01"}},
+		{"2025-01-08", []string{tn + "_20250106_1.P01", tn + "_20250107_1"}},
+	} {
+		got, err := db.UncheckedSubmissions(ctx, tn, c.upTo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("up to %s: %v, want %v", c.upTo, got, c.want)
+		}
+	}
+	if _, err := db.UncheckedSubmissions(ctx, tn, "2025-1-6"); ronghe.ErrorCode(err) != ronghe.EINVALID {
+		t.Errorf("bad date: %v", err)
 	}
 }
