@@ -82,6 +82,7 @@ type fixture struct {
 
 	mu      sync.Mutex
 	reached map[string]bool // tenant/message IDs the stage after governance saw
+	checks  []int           // quality stages run to the end (not waiting), per replica
 	signers map[string]suite.Signer
 }
 
@@ -92,6 +93,10 @@ type options struct {
 	workers                 int
 	orderPoll, maxOrderWait time.Duration
 	step                    time.Duration
+	// replicas > 1 runs that many governance services, each with its own
+	// pipeline, on the one PostgreSQL store and history directory, as
+	// scaled-out serve processes do (SQLite: one).
+	replicas int
 }
 
 func newFixture(t *testing.T, dsn string) *fixture { return newFixtureWith(t, dsn, options{}) }
@@ -152,22 +157,46 @@ func newFixtureWith(t *testing.T, dsn string, o options) *fixture {
 		f.reached[tenant+"/"+messageID] = true
 		return nil
 	}}
-	pipe, err := pipeline.Open(ctx, pipeline.Config{DB: db.SQL(), Dialect: db.Dialect(), DSN: dsn,
-		Stages: []pipeline.Stage{f.gov.Stage(), next}, Workers: o.workers, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
+	start := func(gov *governance.Service) *pipeline.Pipeline {
+		replica := len(f.checks)
+		f.checks = append(f.checks, 0)
+		quality := gov.Stage()
+		run := quality.Run
+		quality.Run = func(ctx context.Context, tenant, messageID string) error {
+			err := run(ctx, tenant, messageID)
+			if !pipeline.IsWait(err) {
+				f.mu.Lock()
+				f.checks[replica]++
+				f.mu.Unlock()
+			}
+			return err
+		}
+		pipe, err := pipeline.Open(ctx, pipeline.Config{DB: db.SQL(), Dialect: db.Dialect(), DSN: dsn,
+			Stages: []pipeline.Stage{quality, next}, Workers: o.workers, Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pctx, cancel := context.WithCancel(ctx)
+		if err := pipe.Start(pctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			sctx, c := context.WithTimeout(context.Background(), 30*time.Second)
+			defer c()
+			pipe.Stop(sctx)
+			cancel()
+		})
+		return pipe
 	}
-	pctx, cancel := context.WithCancel(ctx)
-	if err := pipe.Start(pctx); err != nil {
-		t.Fatal(err)
+	f.pipe = start(f.gov)
+	for i := 1; i < o.replicas && db.Dialect() == sqlstore.DialectPostgres; i++ {
+		gov, err := governance.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { gov.Close() })
+		start(gov)
 	}
-	t.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 30*time.Second)
-		defer c()
-		pipe.Stop(sctx)
-		cancel()
-	})
-	f.pipe = pipe
 	return f
 }
 

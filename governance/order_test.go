@@ -53,13 +53,14 @@ func (f *fixture) findings(t *testing.T, tenant, batch string) []string {
 // date order to four workers. Each bank's batches are still checked in date
 // order (the clock moves on at every reading, so the finish times order the
 // checks), and the clean region gives no finding at all: no C01 against a
-// day two days back, no C05 gap.
+// day two days back, no C05 gap. On PostgreSQL two replicas (services and
+// pipelines on one store) share the jobs.
 func TestOrderedChecks(t *testing.T) {
 	cfg := smallRegion(20250101)
 	cfg.Days = 4
 	_, dirs := region(t, cfg)
 	banks, codes := byBank(dirs)
-	forBackends2(t, options{workers: 4, orderPoll: 20 * time.Millisecond, step: time.Second}, func(t *testing.T, f *fixture) {
+	forBackends2(t, options{workers: 4, orderPoll: 20 * time.Millisecond, step: time.Second, replicas: 2}, func(t *testing.T, f *fixture) {
 		var rest []string
 		for _, code := range codes {
 			first := banks[code][0]
@@ -94,6 +95,9 @@ func TestOrderedChecks(t *testing.T) {
 		if ts := allTickets(t, f); len(ts) != 0 {
 			t.Errorf("%d tickets on clean data", len(ts))
 		}
+		f.mu.Lock()
+		t.Logf("quality stages run per replica: %v", f.checks)
+		f.mu.Unlock()
 	})
 }
 
