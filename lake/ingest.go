@@ -107,6 +107,9 @@ func (r *IngestResult) Changed() bool {
 	return false
 }
 
+// testHookBeforeCommit, when set by a test, runs before each ingest commit.
+var testHookBeforeCommit func(l *Lake, t rrs.Type)
+
 // maxCommitAttempts bounds how often an ingest reloads the table and tries
 // again after another writer committed first.
 const maxCommitAttempts = 5
@@ -486,6 +489,9 @@ func (l *Lake) ingestTableOnce(ctx context.Context, g *group, t rrs.Type, ex []e
 	}
 	if err != nil {
 		return trs, fmt.Errorf("stage: %w", err)
+	}
+	if testHookBeforeCommit != nil {
+		testHookBeforeCommit(l, t)
 	}
 	committed, err := txn.Commit(ctx)
 	if err != nil {
