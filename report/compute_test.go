@@ -49,7 +49,7 @@ func TestComputeExclusionsAndFlags(t *testing.T) {
 		},
 		Cells: []ronghe.DatedFlowCell{
 			cell("2025-01-02", "CNY", "a", 1_000_000_00, 0), // a round 1,000,000.00 inflow
-			cell("2025-01-02", "CNY", "b", 0, 900_000_00),  // leaves the same day
+			cell("2025-01-02", "CNY", "b", 0, 900_000_00),   // leaves the same day
 			self, ownAcct,
 			cell("2025-02-10", "CNY", "a", 300_00, 0),
 			cell("2025-02-10", "CNY", "c", 100_00, 0),
@@ -158,9 +158,9 @@ func TestCorrectionReplacesDay(t *testing.T) {
 			day := func(seq int, inflow int64) *ronghe.FlowDay {
 				return &ronghe.FlowDay{Inst: "B1000000000001", Date: "2025-01-02", Batch: "B1000000000001_20250102_" + two(seq), Seq: seq,
 					AppliedAt: time.Date(2025, 1, 3, seq, 0, 0, 0, time.UTC),
-					Accounts: []ronghe.FlowAccount{{USCC: ent, Inst: "B1000000000001", Key: "k1", Type: "1", Currency: "CNY", OpenDate: "2020-01-01"}},
-					Cells:    []ronghe.FlowCell{{USCC: ent, Currency: "CNY", CpKey: "a", Inflow: inflow, InCount: 1}},
-					Balances: []ronghe.FlowBalance{{USCC: ent, AcctKey: "k1", Currency: "CNY", CloseBal: inflow}}}
+					Accounts:  []ronghe.FlowAccount{{USCC: ent, Inst: "B1000000000001", Key: "k1", Type: "1", Currency: "CNY", OpenDate: "2020-01-01"}},
+					Cells:     []ronghe.FlowCell{{USCC: ent, Currency: "CNY", CpKey: "a", Inflow: inflow, InCount: 1}},
+					Balances:  []ronghe.FlowBalance{{USCC: ent, AcctKey: "k1", Currency: "CNY", CloseBal: inflow}}}
 			}
 			report := func() *Report {
 				f, err := db.FlowFacts(ctx, ent, "2025-01-01", "2025-01-31")
