@@ -188,7 +188,6 @@ type region struct {
 	ents     []entModel
 	accts    []acctModel
 	ext      []extParty
-	people   []person
 	rings    []fxRing
 	ringOf   map[int32]int32 // person → FX ring
 	mules    []muleRing

@@ -20,10 +20,9 @@ import (
 // defects must give exactly the findings in truth/defects.jsonl.
 
 type rcRow struct {
-	line   int
-	v      []string
-	bad    bool // an L01 or L02 finding: takes no part in S, C, T
-	badKey bool
+	line int
+	v    []string
+	bad  bool // an L01 or L02 finding: takes no part in S, C, T
 }
 
 type rcBatch struct {

@@ -47,7 +47,6 @@ func newSchemaGen() *schemaGen {
 var (
 	timeType    = reflect.TypeFor[time.Time]()
 	rawJSONType = reflect.TypeFor[json.RawMessage]()
-	bytesType   = reflect.TypeFor[[]byte]()
 )
 
 // ref returns a schema for t, registering components for named structs.

@@ -32,7 +32,7 @@ type schemaOuter struct {
 	BB       [][]byte          `json:"bb"`
 	Nested   []schemaInner     `json:"nested"`
 	Anything any               `json:"anything"`
-	unexp    int               // unexported: skipped
+	unexp    int               //lint:ignore U1000 unexported: the generator must skip it
 	_        struct{}          // blank: skipped
 	Self     *schemaOuter      `json:"self,omitempty"`
 	Headers  map[string]string `json:"headers,omitempty"`

@@ -35,7 +35,7 @@ func TestMutualTLS(t *testing.T) {
 		}
 		code, err := InstitutionOf(r.TLS.PeerCertificates[0])
 		if err != nil {
-			http.Error(w, err.Error(), 401)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
 		io.WriteString(w, code)

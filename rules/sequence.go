@@ -349,15 +349,6 @@ func (w *chunkWriter) hugeint(col, row int, v int128) {
 	w.valid(col, row, true)
 }
 
-// sequenceSummary is used by tests: the summary of one partition's rows.
-func sequenceSummary(p *sequencePlan, rows [][]string) []seqSummary {
-	s := newSeqState(p)
-	for i, v := range rows {
-		s.add(v, i+2)
-	}
-	return s.flush(0)
-}
-
 // big returns the sum as a big integer (for duckdb-go's HUGEINT setter).
 func (a int128) big() *big.Int {
 	v := new(big.Int).SetInt64(a.hi)

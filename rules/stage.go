@@ -482,7 +482,7 @@ func keyHash(sender, key string) int64 {
 	for i := 0; i < len(sender); i++ {
 		h = (h ^ uint64(sender[i])) * prime
 	}
-	h = (h ^ 0) * prime
+	h *= prime // a zero byte between sender and key: (h ^ 0) * prime
 	for i := 0; i < len(key); i++ {
 		h = (h ^ uint64(key[i])) * prime
 	}

@@ -145,12 +145,6 @@ func newCrashSetup(t *testing.T) *crashSetup {
 	return s
 }
 
-func (s *crashSetup) restart(t *testing.T) {
-	t.Helper()
-	s.srv.kill()
-	s.srv = serveAt(t, s.bin, s.data, s.addr)
-}
-
 func (s *crashSetup) checkpoint(t *testing.T) tlogclient.Checkpoint {
 	t.Helper()
 	cp, _, err := s.c.Checkpoint(bg, s.v)

@@ -29,7 +29,6 @@ import (
 	"github.com/ronghe/ronghe/client"
 	"github.com/ronghe/ronghe/httpapi"
 	"github.com/ronghe/ronghe/pki"
-	"github.com/ronghe/ronghe/suite"
 	"github.com/ronghe/ronghe/tlog"
 )
 
@@ -122,15 +121,6 @@ func (tp *testPlatform) shutdown() {
 		tp.stop()
 		tp.stop = nil
 	}
-}
-
-// restart stops the platform and opens it again on the same data, as after
-// a crash that lost nothing but the process.
-func (tp *testPlatform) restart(t *testing.T) {
-	t.Helper()
-	addr := strings.TrimPrefix(tp.server, "https://")
-	tp.shutdown()
-	tp.start(t, addr)
 }
 
 var codeSeq struct {
@@ -477,11 +467,3 @@ func (tp *testPlatform) verifier(t *testing.T) *client.Verifier {
 	return v
 }
 
-func mustSigner(t *testing.T, s ronghe.Suite) suite.Signer {
-	t.Helper()
-	k, err := suite.GenerateKey(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}

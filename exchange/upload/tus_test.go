@@ -282,14 +282,6 @@ func (c *tusClient) uploadAll(url string, data []byte, offset int64, sizes ...in
 	c.upload(url, data, offset, false, sizes...)
 }
 
-// uploadResilient is uploadAll for a client that has just lost a
-// connection: like real tus clients it answers a conflict (the server may
-// still be finishing the broken request, which tusd reports as 409, 423 or
-// ERR_UPLOAD_INTERRUPTED) with a HEAD and carries on from there.
-func (c *tusClient) uploadResilient(url string, data []byte, offset int64, sizes ...int) {
-	c.t.Helper()
-	c.upload(url, data, offset, true, sizes...)
-}
 
 func (c *tusClient) upload(url string, data []byte, offset int64, resilient bool, sizes ...int) {
 	c.t.Helper()
