@@ -230,3 +230,38 @@ func forBackends2(t *testing.T, o options, fn func(t *testing.T, f *fixture)) {
 		})
 	}
 }
+
+// TestOrderLateCorrection: a correction of day 1 arriving after days 2 and
+// 3 were checked is checked against the history before its date and
+// replaces day 1 there; days 2 and 3 are not checked again (their records
+// stay as they were). A correction of day 2 sent afterwards is checked
+// against the corrected day 1.
+func TestOrderLateCorrection(t *testing.T) {
+	cfg := smallRegion(20250101)
+	_, dirs := region(t, cfg)
+	banks, codes := byBank(dirs)
+	code := codes[0]
+	days := banks[code]
+	forBackends2(t, options{orderPoll: 20 * time.Millisecond}, func(t *testing.T, f *fixture) {
+		var before []*ronghe.BatchQuality
+		for _, d := range days {
+			_, batch := batchName(d)
+			f.accept(t, code, batch, "", d, receivedOnTime(batch))
+			before = append(before, f.waitBatch(t, code, batch))
+		}
+		for i, d := range days[:2] {
+			_, batch := batchName(d)
+			fix := strings.TrimSuffix(batch, "_1") + "_2"
+			f.accept(t, code, fix, "", copyBatch(t, d, fix), receivedOnTime(batch).Add(48*time.Hour))
+			if q := f.waitBatch(t, code, fix); q.Outcome != ronghe.OutcomeAccepted || q.Errors+q.Warnings != 0 {
+				t.Errorf("correction %s: %s %v", fix, q.Outcome, f.findings(t, code, fix))
+			}
+			for _, b := range before[i+1:] {
+				q, err := f.db.FindQuality(f.ctx, code, b.Batch)
+				if err != nil || q.Attempts != b.Attempts || !q.FinishedAt.Equal(*b.FinishedAt) {
+					t.Errorf("%s checked again after the correction %s: %+v %v", b.Batch, fix, q, err)
+				}
+			}
+		}
+	})
+}
