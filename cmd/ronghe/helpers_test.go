@@ -466,4 +466,3 @@ func (tp *testPlatform) verifier(t *testing.T) *client.Verifier {
 	}
 	return v
 }
-
