@@ -282,7 +282,6 @@ func (c *tusClient) uploadAll(url string, data []byte, offset int64, sizes ...in
 	c.upload(url, data, offset, false, sizes...)
 }
 
-
 func (c *tusClient) upload(url string, data []byte, offset int64, resilient bool, sizes ...int) {
 	c.t.Helper()
 	retries := 0
