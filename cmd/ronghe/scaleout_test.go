@@ -262,7 +262,14 @@ func TestScaleOut(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	// The submissions may all have been receipted before the kill; then
+	// nothing forced a takeover yet, and the survivor wins the lock at its
+	// next campaign. Wait for that rather than read the registry at once.
 	newLeader, term1 := soLeader(t, dsn)
+	for deadline := time.Now().Add(30 * time.Second); (newLeader != survivor || term1 <= term0) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		newLeader, term1 = soLeader(t, dsn)
+	}
 	if newLeader != survivor || term1 <= term0 {
 		t.Fatalf("after the failover the registry names %s in term %d; want %s in a term after %d", newLeader, term1, survivor, term0)
 	}
