@@ -16,8 +16,10 @@ test: vet ## unit, integration and fuzz-seed tests; PostgreSQL tests skip with a
 test-postgres: ## the same tests, failing instead of skipping when PostgreSQL is absent (CI)
 	RONGHE_REQUIRE_POSTGRES=1 $(GO) test -count=1 -timeout 30m ./...
 
-vet:
+vet: ## go vet, and gofmt must have nothing to change
 	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*' -not -path './.git/*')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 
 lint: vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
