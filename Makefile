@@ -13,7 +13,7 @@ build:
 test: vet ## unit, integration and fuzz-seed tests; PostgreSQL tests skip with a message when no server is reachable
 	$(GO) test -count=1 -timeout 30m ./...
 
-test-postgres: ## the same tests, failing instead of skipping when PostgreSQL is absent (CI)
+test-postgres: vet ## the same tests, failing instead of skipping when PostgreSQL is absent (CI)
 	RONGHE_REQUIRE_POSTGRES=1 $(GO) test -count=1 -timeout 30m ./...
 
 vet: ## go vet, and gofmt must have nothing to change
