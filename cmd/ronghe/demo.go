@@ -266,7 +266,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 			updated = t.LastUpdated
 		}
 	}
-	say("7. lake: %s rows; data to %s, last commit %s", strings.Join(tables, ", "), latest, updated.In(shanghai()).Format(time.DateTime))
+	say("7. lake: %s rows; data to %s, last commit %s", strings.Join(tables, ", "), latest, updated.In(shanghai()).Format("2006-01-02 15:04:05 -07:00"))
 	say("   rrs.txn holds %d rows, the %d TXN rows of the batches the checks let through", res.Lake.TXNRows, res.Lake.ExpectedTXNRows)
 	lin := res.Lake.Lineage
 	say("   lineage: %s row %s ← batch %s, message %s, log index %d — as in the bank's signed receipt (governed query, log #%d)",
