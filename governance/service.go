@@ -273,7 +273,11 @@ func (s *Service) turn(ctx context.Context, tenant string, id rrs.BatchID) error
 		}
 		return 0
 	})
-	// A sample answer may bear a batch's name: only batches count.
+	// A sample answer may bear a batch's name: only batches count. Before
+	// MaxOrderWait the earliest pending batch decides, so the manifests are
+	// read only up to it: when many batches wait (a backlog of one date's
+	// versions), reading them all made each look cost as many lookups.
+	waited := pipeline.Waited(ctx)
 	var pending []rrs.BatchID
 	for _, b := range earlier {
 		sub, err := s.cfg.Submissions.FindSubmission(ctx, tenant, b.String())
@@ -282,12 +286,14 @@ func (s *Service) turn(ctx context.Context, tenant string, id rrs.BatchID) error
 		}
 		if m, err := exchange.ParseManifest(sub.Manifest); err == nil && m.Kind == ronghe.MessageBatch {
 			pending = append(pending, b)
+			if waited < s.cfg.MaxOrderWait {
+				break
+			}
 		}
 	}
 	if len(pending) == 0 {
 		return nil
 	}
-	waited := pipeline.Waited(ctx)
 	if waited >= s.cfg.MaxOrderWait {
 		var still []rrs.BatchID
 		if waited < 2*s.cfg.MaxOrderWait {

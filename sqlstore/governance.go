@@ -182,6 +182,21 @@ func (db *DB) FirstBusinessDates(ctx context.Context) (map[string]string, error)
 	return out, db.dbErr("first business dates", rows.Err())
 }
 
+// uncheckedQuery lists a tenant's accepted submissions in a range of
+// message IDs without a finished validation record. It reads every
+// submission in the range; the index submissions_status (migration 32)
+// covers that side, so the rows, which carry manifests and receipts, are
+// not read.
+const uncheckedQuery = `SELECT s.message_id FROM submissions s
+		WHERE s.tenant = ? AND s.message_id >= ? AND s.message_id < ? AND s.status = 'accepted'
+		AND NOT EXISTS (SELECT 1 FROM quality_batches q
+			WHERE q.tenant = s.tenant AND q.batch = s.message_id AND q.status IN ('done', 'failed'))`
+
+// lastCheckedDateQuery finds a tenant's latest date before a date with a
+// finished check, on the index quality_batches_tenant_date (migration 32).
+const lastCheckedDateQuery = `SELECT bdate FROM quality_batches
+		WHERE bdate < ? AND tenant = ? AND status IN ('done', 'failed') ORDER BY bdate DESC LIMIT 1`
+
 // UncheckedSubmissions returns the message IDs of tenant's accepted
 // submissions without a done or failed validation record, named for dates
 // from the latest date before upTo with a finished check to upTo.
@@ -195,11 +210,9 @@ func (db *DB) UncheckedSubmissions(ctx context.Context, tenant, upTo string) ([]
 	if err != nil {
 		return nil, ronghe.Errorf(ronghe.EINVALID, "date %q is not YYYY-MM-DD", upTo)
 	}
-	// The date index, walked back from upTo, finds the date after a few rows
-	// of other institutions.
+	// The tenant's date index, walked back from upTo, finds the date at once.
 	var from sql.NullString
-	err = db.pool().queryRow(ctx, `SELECT bdate FROM quality_batches
-		WHERE bdate < ? AND tenant = ? AND status IN ('done', 'failed') ORDER BY bdate DESC LIMIT 1`, upTo, tenant).Scan(&from)
+	err = db.pool().queryRow(ctx, lastCheckedDateQuery, upTo, tenant).Scan(&from)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, db.dbErr("unchecked submissions", err)
 	}
@@ -212,10 +225,7 @@ func (db *DB) UncheckedSubmissions(ctx context.Context, tenant, upTo string) ([]
 		lo += f.Format("20060102")
 	}
 	hi := tenant + "_" + to.AddDate(0, 0, 1).Format("20060102")
-	rows, err := db.pool().query(ctx, `SELECT s.message_id FROM submissions s
-		WHERE s.tenant = ? AND s.message_id >= ? AND s.message_id < ? AND s.status = 'accepted'
-		AND NOT EXISTS (SELECT 1 FROM quality_batches q
-			WHERE q.tenant = s.tenant AND q.batch = s.message_id AND q.status IN ('done', 'failed'))`, tenant, lo, hi)
+	rows, err := db.pool().query(ctx, uncheckedQuery, tenant, lo, hi)
 	if err != nil {
 		return nil, db.dbErr("unchecked submissions", err)
 	}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,41 @@ func TestSQLiteQueryPlans(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestSQLiteUncheckedCovered: the governance ordering lookup reads every
+// submission of the dates in question; it must not read their rows, nor
+// sort the tenant's validation records to find the last checked date.
+func TestSQLiteUncheckedCovered(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	plan := func(q string, args ...any) []string {
+		rows, err := db.SQL().QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, detail)
+		}
+		return out
+	}
+	if p := plan(uncheckedQuery, "T", "T_", "T_20250102"); len(p) == 0 || !strings.HasPrefix(p[0], "SEARCH s USING COVERING INDEX submissions_status ") {
+		t.Errorf("unchecked submissions: plan %q, want a search of the covering index submissions_status first", p)
+	}
+	want := []string{"SEARCH quality_batches USING COVERING INDEX quality_batches_tenant_date (tenant=? AND bdate<?)"}
+	if p := plan(lastCheckedDateQuery, "2025-01-01", "T"); !slices.Equal(p, want) {
+		t.Errorf("latest checked date: plan %q, want %q", p, want)
 	}
 }
