@@ -376,7 +376,9 @@ func (c *Client) upload(ctx context.Context, messageID string, f *SourceFile, up
 					return err
 				}
 				attempt++
-				time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+				if err := backoff(ctx, attempt); err != nil {
+					return err
+				}
 				continue
 			}
 			offset = o
@@ -399,7 +401,23 @@ func (c *Client) upload(ctx context.Context, messageID string, f *SourceFile, up
 		}
 		attempt++
 		offset = -1
-		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+		if err := backoff(ctx, attempt); err != nil {
+			return err
+		}
+	}
+}
+
+// backoff waits before retry number attempt (attempt × 500 ms), or returns
+// the context's error as soon as it is cancelled: a cancelled submission
+// stops at once instead of sleeping out its retries.
+func backoff(ctx context.Context, attempt int) error {
+	t := time.NewTimer(time.Duration(attempt) * 500 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
