@@ -3,10 +3,10 @@ package governance
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/ronghe/ronghe"
+	"github.com/ronghe/ronghe/internal/periodic"
 )
 
 // Sweep applies the deadlines that have passed: every open ticket past its
@@ -86,26 +86,9 @@ func (s *Service) escalate(ctx context.Context, tenant string, ts []*ronghe.Tick
 // Start runs Sweep now and then every SweepInterval until ctx ends or the
 // returned stop function is called; stop waits for a running sweep.
 func (s *Service) Start(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(s.cfg.SweepInterval)
-		defer t.Stop()
-		for {
-			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "governance: sweep", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+	return periodic.Start(ctx, s.cfg.SweepInterval, func(ctx context.Context) {
+		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "governance: sweep", "err", err)
 		}
-	}()
-	return func() {
-		cancel()
-		wg.Wait()
-	}
+	})
 }

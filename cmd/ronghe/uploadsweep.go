@@ -4,8 +4,9 @@ import (
 	"context"
 	"flag"
 	"log/slog"
-	"sync"
 	"time"
+
+	"github.com/ronghe/ronghe/internal/periodic"
 )
 
 // Defaults of the upload sweep: an unfinished upload that has not changed
@@ -64,34 +65,17 @@ func startUploadSweep(ctx context.Context, s sweeper, cfg uploadSweepFlags, now 
 	if cfg.ttl <= 0 {
 		cfg.ttl = defaultUploadTTL
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(cfg.interval)
-		defer t.Stop()
-		for {
-			cutoff := now().Add(-cfg.ttl)
-			n, err := s.Sweep(ctx, cutoff)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				logger.WarnContext(ctx, "upload sweep", "dir", s.Dir(), "removed", n, "err", err)
-			case n > 0:
-				logger.InfoContext(ctx, "upload sweep removed abandoned uploads", "dir", s.Dir(), "removed", n,
-					"unchanged_since", cutoff.UTC().Format(time.RFC3339), "ttl", cfg.ttl)
-			default:
-				logger.DebugContext(ctx, "upload sweep found nothing to remove", "dir", s.Dir())
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+	return periodic.Start(ctx, cfg.interval, func(ctx context.Context) {
+		cutoff := now().Add(-cfg.ttl)
+		n, err := s.Sweep(ctx, cutoff)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.WarnContext(ctx, "upload sweep", "dir", s.Dir(), "removed", n, "err", err)
+		case n > 0:
+			logger.InfoContext(ctx, "upload sweep removed abandoned uploads", "dir", s.Dir(), "removed", n,
+				"unchanged_since", cutoff.UTC().Format(time.RFC3339), "ttl", cfg.ttl)
+		default:
+			logger.DebugContext(ctx, "upload sweep found nothing to remove", "dir", s.Dir())
 		}
-	}()
-	return func() {
-		cancel()
-		wg.Wait()
-	}
+	})
 }
