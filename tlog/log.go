@@ -523,8 +523,8 @@ func (l *Log) Handler() http.Handler { return l.handler }
 
 // Close stops accepting appends, waits for the appends in flight to be
 // sequenced, waits (up to Config.ShutdownTimeout) for a published checkpoint
-// covering every appended leaf, stops the background work and releases the
-// writer lock. It is idempotent.
+// covering every appended leaf, stops the background work, waits for any of
+// Tessera's jobs still writing, and releases the writer lock. It is idempotent.
 func (l *Log) Close() error {
 	l.closeOnce.Do(func() {
 		l.mu.Lock()
@@ -539,6 +539,9 @@ func (l *Log) Close() error {
 			err = fmt.Errorf("tlog: shutdown: %w", err)
 		}
 		l.cancel()
+		if qerr := quiesce(l.dir); qerr != nil {
+			err = errors.Join(err, fmt.Errorf("tlog: wait for background jobs: %w", qerr))
+		}
 		if lerr := l.lock.release(); lerr != nil {
 			err = errors.Join(err, fmt.Errorf("tlog: release writer lock: %w", lerr))
 		}
