@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -16,9 +15,11 @@ import (
 
 // The lake API is for the operator's staff: a Client made from staff
 // credentials (LoadStaff) reads the catalog, runs governed SQL and, in the
-// admin role, reads the query log. The types below are the API's bodies as
-// the platform sends them (lake.TableInfo, lakesql.Result, lakesql.Entry),
-// kept here so that a client needs neither the lake nor DuckDB.
+// admin role, reads the query log. Queries, results and log entries are the
+// root package's types (ronghe.LakeQuery, ronghe.LakeResult,
+// ronghe.LakeLogEntry); the catalog types below mirror lake.TableInfo as the
+// platform sends it, kept here so that a client needs neither the lake nor
+// DuckDB.
 
 // StaffFile names the staff member and the platform in a staff credentials
 // directory, beside ca.pem, cert.pem and key.pem.
@@ -118,58 +119,6 @@ type LakeInstitution struct {
 	LatestBusinessDate string `json:"latest_business_date"`
 }
 
-// LakeQuery is a governed query (lakeapi.QueryRequest). It carries no role:
-// the platform takes it from the caller's certificate.
-type LakeQuery struct {
-	SQL     string     `json:"sql"`
-	Tenant  string     `json:"tenant,omitempty"`
-	AsOf    *time.Time `json:"as_of,omitempty"`
-	MaxRows int        `json:"max_rows,omitempty"`
-}
-
-// LakeResult is a governed query's result (lakesql.Result).
-type LakeResult struct {
-	LogID     int64              `json:"log_id"`
-	Columns   []string           `json:"columns"`
-	Types     []string           `json:"types"`
-	Rows      [][]any            `json:"rows"`
-	Truncated bool               `json:"truncated,omitempty"`
-	AsOf      time.Time          `json:"as_of,omitzero"`
-	Masked    []LakeMaskedColumn `json:"masked,omitempty"`
-}
-
-// UnmarshalJSON keeps numbers in rows exact (json.Number): counts and
-// sums beyond 2^53 are not rounded through float64.
-func (r *LakeResult) UnmarshalJSON(b []byte) error {
-	type plain LakeResult
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	return dec.Decode((*plain)(r))
-}
-
-// LakeMaskedColumn is a column the caller's role saw masked
-// (lakesql.MaskedColumn).
-type LakeMaskedColumn struct {
-	Table  string `json:"table"`
-	Column string `json:"column"`
-	Level  int    `json:"level"`
-	PI     string `json:"pi,omitempty"`
-	Mask   string `json:"mask"`
-}
-
-// LakeLogEntry is one entry of the query log (lakesql.Entry).
-type LakeLogEntry struct {
-	ID        int64     `json:"id"`
-	At        time.Time `json:"at"`
-	User      string    `json:"user"`
-	Role      string    `json:"role"`
-	Tenant    string    `json:"tenant,omitempty"`
-	AsOf      time.Time `json:"as_of,omitzero"`
-	Statement string    `json:"statement"`
-	Decision  string    `json:"decision"`
-	Reason    string    `json:"reason,omitempty"`
-}
-
 // LakeCatalog returns the lake's data catalog.
 func (c *Client) LakeCatalog(ctx context.Context) ([]LakeTable, error) {
 	var out []LakeTable
@@ -179,8 +128,8 @@ func (c *Client) LakeCatalog(ctx context.Context) ([]LakeTable, error) {
 
 // LakeSQL runs one governed query; it is logged under the certificate's
 // name, refused or not.
-func (c *Client) LakeSQL(ctx context.Context, q LakeQuery) (*LakeResult, error) {
-	var out LakeResult
+func (c *Client) LakeSQL(ctx context.Context, q ronghe.LakeQuery) (*ronghe.LakeResult, error) {
+	var out ronghe.LakeResult
 	if _, err := c.do(ctx, http.MethodPost, "/v1/lake/sql", q, &out); err != nil {
 		return nil, err
 	}
@@ -189,7 +138,7 @@ func (c *Client) LakeSQL(ctx context.Context, q LakeQuery) (*LakeResult, error) 
 
 // LakeQueryLog returns up to limit entries of the query log after the
 // given ID (admin role only).
-func (c *Client) LakeQueryLog(ctx context.Context, after int64, limit int) ([]LakeLogEntry, error) {
+func (c *Client) LakeQueryLog(ctx context.Context, after int64, limit int) ([]ronghe.LakeLogEntry, error) {
 	v := url.Values{}
 	if after > 0 {
 		v.Set("after", strconv.FormatInt(after, 10))
@@ -201,7 +150,7 @@ func (c *Client) LakeQueryLog(ctx context.Context, after int64, limit int) ([]La
 	if len(v) > 0 {
 		path += "?" + v.Encode()
 	}
-	var out []LakeLogEntry
+	var out []ronghe.LakeLogEntry
 	_, err := c.do(ctx, http.MethodGet, path, nil, &out)
 	return out, err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestLakeCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(must("sql", "--data", data, "--role", "analyst", "--user", "alice", "--json", q)), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Rows[0][0] != float64(txnRows) || !strings.HasPrefix(res.Rows[0][1].(string), "xxxx") {
+	if res.Rows[0][0] != json.Number(strconv.FormatInt(txnRows, 10)) || !strings.HasPrefix(res.Rows[0][1].(string), "xxxx") {
 		t.Fatalf("analyst result %v", res.Rows)
 	}
 	csvOut := must("sql", "--data", data, "--role", "admin", "--user", "root", "--csv", "SELECT count(*) AS n FROM fxp WHERE person_name IS NOT NULL")
@@ -88,7 +89,7 @@ func TestLakeCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(must("sql", "--data", data, "--role", "analyst", "--user", "alice", "--json", "--as-of", "2020-01-01", "SELECT count(*) FROM txn")), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Rows[0][0] != float64(0) {
+	if res.Rows[0][0] != json.Number("0") {
 		t.Fatalf("as of 2020: %v", res.Rows)
 	}
 
@@ -119,7 +120,7 @@ func TestLakeCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(must("sql", "--data", data, "--role", "supervisor", "--user", "bob", "--json", "SELECT count(*) FROM txn")), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Rows[0][0] != float64(txnRows) {
+	if res.Rows[0][0] != json.Number(strconv.FormatInt(txnRows, 10)) {
 		t.Fatalf("after maintenance: %v rows, want %d", res.Rows[0][0], txnRows)
 	}
 	orph := must("lake", "orphans", "--data", data, "--dry-run")

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ronghe/ronghe"
-	"github.com/ronghe/ronghe/client"
 	"github.com/ronghe/ronghe/lake/lakesql"
 )
 
@@ -76,13 +75,9 @@ func runSQL(ctx context.Context, e *env, args []string) error {
 			if *asJSON {
 				return printJSON(e.stdout, list)
 			}
-			var entries []lakesql.Entry
-			if err := convertJSON(list, &entries); err != nil {
-				return err
-			}
-			return printQueryLog(e, entries)
+			return printQueryLog(e, list)
 		}
-		q := client.LakeQuery{SQL: text, Tenant: *tenant, MaxRows: *maxRows}
+		q := ronghe.LakeQuery{SQL: text, Tenant: *tenant, MaxRows: *maxRows}
 		if !at.IsZero() {
 			q.AsOf = &at
 		}
@@ -131,7 +126,7 @@ func runSQL(ctx context.Context, e *env, args []string) error {
 }
 
 // printQueryLog prints query log entries as a table.
-func printQueryLog(e *env, entries []lakesql.Entry) error {
+func printQueryLog(e *env, entries []ronghe.LakeLogEntry) error {
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tAT\tUSER\tROLE\tTENANT\tDECISION\tSTATEMENT")
 	for _, en := range entries {

@@ -191,6 +191,6 @@ var staffAuth = lakeapi.StaffFunc(func(r *http.Request) (lakeapi.Principal, erro
 
 // lakeRoutes is the lake API for httpapi.Config.Lake.
 func lakeRoutes(h http.Handler) *httpapi.Lake {
-	return &httpapi.Lake{Handler: h, Catalog: reflect.TypeFor[[]lake.TableInfo](), Query: reflect.TypeFor[lakeapi.QueryRequest](),
-		Result: reflect.TypeFor[lakesql.Result](), Log: reflect.TypeFor[[]lakesql.Entry]()}
+	return &httpapi.Lake{Handler: h, Catalog: reflect.TypeFor[[]lake.TableInfo](), Query: reflect.TypeFor[ronghe.LakeQuery](),
+		Result: reflect.TypeFor[ronghe.LakeResult](), Log: reflect.TypeFor[[]ronghe.LakeLogEntry]()}
 }

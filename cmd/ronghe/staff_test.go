@@ -104,7 +104,7 @@ func TestLakeAPI(t *testing.T) {
 	}
 
 	// An analyst's query: level 3 columns masked, every row counted.
-	var res client.LakeResult
+	var res ronghe.LakeResult
 	q := "SELECT count(*) AS n, max(acct_no) AS a FROM txn"
 	if err := json.Unmarshal([]byte(must(append([]string{"sql", "--json"}, append(asAlice, q)...)...)), &res); err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestLakeAPI(t *testing.T) {
 	if code, _, errOut := runCommand(t, append([]string{"sql", "--history"}, asAlice...)...); code != 1 || !strings.Contains(errOut, "forbidden") {
 		t.Fatalf("analyst's --history: exit %d %s", code, errOut)
 	}
-	var log []client.LakeLogEntry
+	var log []ronghe.LakeLogEntry
 	asRoot := []string{"--server", tp.server, "--cert", filepath.Join(rootDir, client.CertFile), "--key", filepath.Join(rootDir, client.KeyFile),
 		"--ca", filepath.Join(rootDir, client.CAFile)}
 	if err := json.Unmarshal([]byte(must(append([]string{"sql", "--history", "--json"}, asRoot...)...)), &log); err != nil {
@@ -151,7 +151,7 @@ func TestLakeAPI(t *testing.T) {
 	if _, err := bank.c.LakeCatalog(ctx); ronghe.ErrorCode(err) != ronghe.EFORBIDDEN {
 		t.Fatalf("bank's catalog: %v", err)
 	}
-	wantProblem(t, func() error { _, err := bank.c.LakeSQL(ctx, client.LakeQuery{SQL: "SELECT 1"}); return err }(), http.StatusForbidden, ronghe.EFORBIDDEN)
+	wantProblem(t, func() error { _, err := bank.c.LakeSQL(ctx, ronghe.LakeQuery{SQL: "SELECT 1"}); return err }(), http.StatusForbidden, ronghe.EFORBIDDEN)
 	wantProblem(t, func() error { _, err := bank.c.LakeQueryLog(ctx, 0, 10); return err }(), http.StatusForbidden, ronghe.EFORBIDDEN)
 	asBank := []string{"--server", tp.server, "--cert", filepath.Join(bank.dir, client.CertFile), "--key", filepath.Join(bank.dir, client.KeyFile),
 		"--ca", filepath.Join(bank.dir, client.CAFile)}

@@ -2,8 +2,8 @@
 // to the operator's staff:
 //
 //	GET  /v1/lake/catalog            the data catalog (lake.TableInfo per table)
-//	POST /v1/lake/sql                one governed query (lakesql.Result)
-//	GET  /v1/lake/query-log?after=N&limit=M  the query log (admin role only)
+//	POST /v1/lake/sql                one governed query (ronghe.LakeQuery → ronghe.LakeResult)
+//	GET  /v1/lake/query-log?after=N&limit=M  the query log (ronghe.LakeLogEntry; admin role only)
 //
 // Who is asking, and in which role, comes from a Staff authenticator the
 // server supplies (staff certificates, an SSO header behind the operator's
@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/ronghe/ronghe"
 	"github.com/ronghe/ronghe/lake"
@@ -49,7 +48,7 @@ func (f StaffFunc) Staff(r *http.Request) (Principal, error) { return f(r) }
 const maxBody = 1 << 20
 
 // MaxRows caps the rows one query returns over the API, whatever the
-// request's max_rows: a larger answer is truncated (Result.Truncated).
+// request's max_rows: a larger answer is truncated (LakeResult.Truncated).
 const MaxRows = 100000
 
 // maxRows is MaxRows, lowered by tests.
@@ -104,26 +103,12 @@ func (h *handler) catalog(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, infos)
 }
 
-// QueryRequest is the body of POST /v1/lake/sql.
-type QueryRequest struct {
-	// SQL is one SELECT over rrs.acct, rrs.txn, rrs.bal, rrs.gl, rrs.stat,
-	// rrs.fxp, rrs.ctl.
-	SQL string `json:"sql"`
-	// Tenant restricts the views to one institution's rows.
-	Tenant string `json:"tenant,omitempty"`
-	// AsOf answers from the lake as it was then (RFC 3339).
-	AsOf *time.Time `json:"as_of,omitempty"`
-	// MaxRows caps the rows returned (the engine's default when 0; never
-	// more than the package's MaxRows).
-	MaxRows int `json:"max_rows,omitempty"`
-}
-
 func (h *handler) sql(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.principal(w, r)
 	if !ok {
 		return
 	}
-	var q QueryRequest
+	var q ronghe.LakeQuery
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&q); err != nil {

@@ -54,7 +54,7 @@ func RoleByName(name string) (Role, error) {
 
 // Mask is how a column hidden from a role is shown, after Apache Ranger's
 // masking types.
-type Mask string
+type Mask = ronghe.LakeMask
 
 // The masks.
 const (
@@ -113,13 +113,7 @@ func maskExpr(m Mask, ident, duckType, keyLit string) string {
 }
 
 // MaskedColumn names a column a role sees masked.
-type MaskedColumn struct {
-	Table  string `json:"table"`
-	Column string `json:"column"`
-	Level  int    `json:"level"`
-	PI     string `json:"pi,omitempty"`
-	Mask   Mask   `json:"mask"`
-}
+type MaskedColumn = ronghe.LakeMaskedColumn
 
 // Masked lists, for role r, every column of the given tables it sees
 // masked, in table and column order.

@@ -32,24 +32,8 @@ type Request struct {
 	MaxRows int
 }
 
-// Result is a governed query's answer.
-type Result struct {
-	// LogID is the query log entry of this query.
-	LogID int64 `json:"log_id"`
-	// Columns and Types describe the result columns (DuckDB type names).
-	Columns []string `json:"columns"`
-	Types   []string `json:"types"`
-	// Rows hold the values: strings for decimals (exact, with their scale),
-	// dates ("YYYY-MM-DD"), times and timestamps (RFC 3339); int64,
-	// float64, bool, string and nil otherwise.
-	Rows [][]any `json:"rows"`
-	// Truncated is true when more rows matched than MaxRows.
-	Truncated bool `json:"truncated,omitempty"`
-	// AsOf echoes the request's instant; zero for the current lake.
-	AsOf time.Time `json:"as_of,omitzero"`
-	// Masked lists the columns the role saw masked.
-	Masked []MaskedColumn `json:"masked,omitempty"`
-}
+// Result is a governed query's answer, as the lake API serves it.
+type Result = ronghe.LakeResult
 
 // Query runs one governed query: the role's masks and the tenant filter are
 // built into the views, the statement must be a single read-only SELECT

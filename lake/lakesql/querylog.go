@@ -23,20 +23,8 @@ type QueryLog struct {
 	postgres bool
 }
 
-// Entry is one logged query.
-type Entry struct {
-	ID        int64     `json:"id"`
-	At        time.Time `json:"at"`
-	User      string    `json:"user"`
-	Role      string    `json:"role"`
-	Tenant    string    `json:"tenant,omitempty"`
-	AsOf      time.Time `json:"as_of,omitzero"`
-	Statement string    `json:"statement"`
-	// Decision is DecisionRun or DecisionRefused; Reason says why a
-	// statement was refused.
-	Decision string `json:"decision"`
-	Reason   string `json:"reason,omitempty"`
-}
+// Entry is one logged query, as the lake API serves it.
+type Entry = ronghe.LakeLogEntry
 
 // Decisions recorded in the log.
 const (
