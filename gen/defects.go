@@ -614,9 +614,9 @@ func (bp *bPlan) consequences() {
 	for _, a := range accts {
 		am := &g.accts[a]
 		bm := bp.balMods[a]
-		if am.typ == '9' || !balRow(dd.status[a]) || (bm != nil && bm.drop) {
-			continue // no BAL row: S03, C02, C03 not checked; C04 unchanged
-		}
+		// Without a BAL row (a master, an account closed today, an L10
+		// defect) S03, C02 and C03 are not checked, C04 is.
+		hasBAL := am.typ != '9' && balRow(dd.status[a]) && (bm == nil || !bm.drop)
 		cause := touched[a]
 		key := am.no + "|" + date
 		bs := dd.bal[a]
@@ -657,13 +657,22 @@ func (bp *bPlan) consequences() {
 			}
 			rows = append(rows, rw)
 		}
+		slices.SortStableFunc(rows, func(x, y row) int { return cmpI64(x.seq, y.seq) })
+		for k, rw := range rows {
+			if rw.seq != int64(k+1) {
+				bp.find("C04", rrs.BAL, key, "txn_seq", cause)
+				break
+			}
+		}
+		if !hasBAL {
+			continue
+		}
 		if sdt != dt || sct != ct || sdn != dn || scn != cn {
 			bp.find("S03", rrs.BAL, key, "", cause)
 		}
 		if close != open+ct-dt {
 			bp.find("C02", rrs.BAL, key, "close_bal", cause)
 		}
-		slices.SortStableFunc(rows, func(x, y row) int { return cmpI64(x.seq, y.seq) })
 		prev := open
 		for _, rw := range rows {
 			want := prev + rw.amount
@@ -677,12 +686,6 @@ func (bp *bPlan) consequences() {
 		}
 		if len(rows) > 0 && close != prev {
 			bp.find("C03", rrs.BAL, key, "close_bal", cause)
-		}
-		for k, rw := range rows {
-			if rw.seq != int64(k+1) {
-				bp.find("C04", rrs.BAL, key, "txn_seq", cause)
-				break
-			}
 		}
 	}
 	// S01 and T02 oracles.

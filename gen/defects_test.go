@@ -112,3 +112,15 @@ func TestTinyRegions(t *testing.T) {
 		})
 	}
 }
+
+// TestC04OnClosingDay: a C04 defect on an account closed that day (no BAL
+// row) is still a C04 finding — RRS-1 §3 keys it acct_no|date whether or not
+// the BAL row exists.
+func TestC04OnClosingDay(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Days = 60
+	cfg.DefectRules = []string{"C04"}
+	cfg.DefectRate = 0.5
+	generate(t, cfg)
+	compareTruth(t, cfg)
+}
