@@ -438,7 +438,7 @@ func (c *refChecker) checkBatch(b *rcBatch) {
 		for _, x := range h[len(h)-7:] {
 			sum += x
 		}
-		if 5*n < sum/7 || n > 5*sum/7 {
+		if 35*n < sum || 7*n > 5*sum { // n < 0.2 × sum/7 or n > 5 × sum/7, exactly
 			c.add("C06", bn, "BATCH", "TXN", "")
 		}
 	}
