@@ -84,12 +84,22 @@ type planner struct {
 	cause     []string // why the next C01 comparison may fail
 	// C01 shifts of the current day
 	shift map[int32]int64
-	// C05: the day each bank last omitted a batch (-1: never)
-	omitted []int32
+	// C05: the day each bank last omitted a batch (-2: never), and the
+	// batches left out today (decided before the day is simulated)
+	omitted   []int32
+	omitToday []bool
+	// C06: each bank's TXN row counts of its last 7 written batches (the
+	// volume oracle), today's outage bank (-1: none), the last day any
+	// bank's postings were moved by an outage or its backlog, and that
+	// day per bank
+	hist    [][]int
+	outBank int32
+	volDay  int32
+	moved   []int32
 }
 
 func newPlanner(g *region, L *layouts) *planner {
-	p := &planner{g: g, L: L, on: map[string]bool{}}
+	p := &planner{g: g, L: L, on: map[string]bool{}, outBank: -1, volDay: -100}
 	for _, r := range g.cfg.DefectRules {
 		p.on[r] = true
 	}
@@ -110,6 +120,12 @@ func newPlanner(g *region, L *layouts) *planner {
 	for i := range p.omitted {
 		p.omitted[i] = -2
 	}
+	p.omitToday = make([]bool, len(g.insts))
+	p.hist = make([][]int, len(g.insts))
+	p.moved = make([]int32, len(g.insts))
+	for i := range p.moved {
+		p.moved[i] = -100
+	}
 	return p
 }
 
@@ -122,12 +138,28 @@ func (p *planner) hit(r *rng, rule string) bool { return p.on[rule] && r.u64() <
 // at the start of day t: an account's balance changes between two batches
 // without a transaction, so its opening balance no longer continues the last
 // reported closing balance.
+//
+// It also decides the day's batch-level defects that must be known before
+// the day is simulated: the batches left out (C05) and the bank whose
+// postings are held over (C06).
 func (p *planner) beforeDay(t int32) map[int32]int64 {
 	p.shift = nil
-	if !p.active() || !p.on["C01"] || t == 0 {
+	if !p.active() {
 		return nil
 	}
 	g := p.g
+	for b := range g.insts {
+		p.omitToday[b] = false
+		if p.omits(t, b) {
+			p.omitToday[b] = true
+			p.omitted[b] = t
+			p.injected++
+		}
+	}
+	p.chooseOutage(t)
+	if !p.on["C01"] || t == 0 {
+		return nil
+	}
 	for b := range g.insts {
 		r := deriveRNG(g.cfg.Seed, tagDefect, uint64(t), uint64(b), 1)
 		in := &g.insts[b]
@@ -200,16 +232,9 @@ func (p *planner) planDay(dd *dayData, tw *truthWriter) error {
 	g := p.g
 	t := dd.t
 	dp := &dayPlan{p: p, dd: dd, mirrorD: map[[2]int]int64{}, mirrorC: map[[2]int]int64{}, mirrorCause: map[[2]int]string{}}
-	last := t == int32(g.cfg.Days-1)
-	// C05 first: a batch left out entirely.
+	// C05 first: a batch left out entirely (decided in beforeDay).
 	for b := range g.insts {
-		dd.plan[b] = &batchPlan{}
-		r := deriveRNG(g.cfg.Seed, tagDefect, uint64(t), uint64(b), 2)
-		if p.hit(&r, "C05") && t > 0 && !last && p.omitted[b] != t-1 {
-			dd.plan[b].omit = true
-			p.omitted[b] = t
-			p.injected++
-		}
+		dd.plan[b] = &batchPlan{omit: p.omitToday[b]}
 	}
 	for b := range g.insts {
 		if dd.plan[b].omit {
@@ -235,6 +260,7 @@ func (p *planner) planDay(dd *dayData, tw *truthWriter) error {
 		}
 		bp.inject()
 		bp.consequences()
+		bp.volume()
 		bp.finishPlan()
 	}
 	dp.mirror()

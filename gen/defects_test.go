@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"testing"
+
+	"github.com/ronghe/ronghe/rrs"
 )
 
 // compareTruth checks that the reference checker finds exactly the findings
@@ -57,7 +59,7 @@ func TestDefectsEachRule(t *testing.T) {
 			cfg.DefectRules = []string{rule}
 			cfg.DefectRate = 0.01
 			switch rule {
-			case "C05", "T01", "T02", "T03", "S01", "S02":
+			case "C05", "C06", "T01", "T02", "T03", "S01", "S02":
 				cfg.DefectRate = 0.2 // batch-level units are few
 			case "L04", "L05":
 				cfg.DefectRate = 0.1
@@ -111,6 +113,74 @@ func TestTinyRegions(t *testing.T) {
 			compareTruth(t, cfg)
 		})
 	}
+}
+
+// TestC06Outage: a C06 defect (a bank's postings held over for a day) causes
+// exactly one finding — C06 on the outage batch, which has no TXN row — and
+// nothing else, also when every eligible bank-day is hit, over Spring
+// Festival and National Day, and together with C05 omissions. In the second
+// region (as generated when this test was written) the backlog of one outage
+// would trip C06 if booked in one day, so half of it is booked a day later.
+func TestC06Outage(t *testing.T) {
+	for _, tc := range []struct {
+		seed               int64
+		inst, ents, people int
+		start              rrs.Date
+		days               int
+		rules              []string
+	}{
+		{7, 3, 60, 600, rrs.Date{Y: 2025, M: 1, D: 10}, 60, []string{"C06"}},
+		{3, 5, 125, 100, rrs.Date{Y: 2024, M: 9, D: 22}, 35, []string{"C06"}},
+		{3, 3, 60, 600, rrs.Date{Y: 2025, M: 1, D: 10}, 45, []string{"C05", "C06"}},
+	} {
+		t.Run(fmt.Sprintf("%d-%d-%s-%v", tc.seed, tc.inst, tc.start, tc.rules), func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Seed, cfg.Start, cfg.Days, cfg.DefectRules = tc.seed, tc.start, tc.days, tc.rules
+			cfg.Institutions, cfg.Enterprises, cfg.People = tc.inst, tc.ents, tc.people
+			cfg.DefectRate = 1
+			if len(tc.rules) > 1 {
+				cfg.DefectRate = 0.3
+			}
+			sum := generate(t, cfg)
+			truth := compareTruth(t, cfg)
+			rows := map[string]int{}
+			for _, b := range readBatches(t, cfg.OutDir, cfg.Encoding) {
+				rows[b.name] = len(b.files[rrs.TXN])
+			}
+			c06 := 0
+			for _, f := range truth {
+				switch {
+				case f.Rule == "C06" && f.Cause == "C06":
+					c06++
+					if rows[f.Batch] != 0 {
+						t.Errorf("C06 on %s, which has %d TXN rows (an outage batch has none)", f.Batch, rows[f.Batch])
+					}
+				case f.Rule == "C06":
+					t.Errorf("C06 finding %+v not caused by an outage", f)
+				case f.Cause == "C06":
+					t.Errorf("an outage caused %+v", f)
+				}
+			}
+			outages := sum.Defects - sum.Omitted
+			if c06 == 0 || c06 != outages {
+				t.Errorf("%d outages, %d C06 findings", outages, c06)
+			}
+			t.Logf("%d outages, %d omitted batches, %d findings", outages, sum.Omitted, len(truth))
+		})
+	}
+	t.Run("deterministic", func(t *testing.T) {
+		a, b := testConfig(t), testConfig(t)
+		for _, c := range []*Config{&a, &b} {
+			c.Days, c.DefectRules, c.DefectRate = 25, []string{"C06"}, 1
+		}
+		if sum := generate(t, a); sum.Defects == 0 {
+			t.Fatal("no outage")
+		}
+		generate(t, b)
+		if ha, hb := hashTree(t, a.OutDir), hashTree(t, b.OutDir); ha != hb {
+			t.Fatalf("same config, different output: %s vs %s", ha, hb)
+		}
+	})
 }
 
 // TestC04OnClosingDay: a C04 defect on an account closed that day (no BAL

@@ -132,7 +132,8 @@ func Generate(ctx context.Context, cfg Config) (*Summary, error) {
 			break
 		}
 		shift := pl.beforeDay(t)
-		s.simulateDay(t, dd, shift)
+		held, moved := s.simulateDay(t, dd, shift, pl.volume())
+		pl.afterSim(t, held, moved)
 		if err := pl.planDay(dd, truth); err != nil {
 			simErr = err
 			free <- dd

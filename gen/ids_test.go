@@ -112,7 +112,7 @@ func TestConfigValidation(t *testing.T) {
 		{"bad start", func(c *Config) { c.Start = rrs.Date{Y: 2025, M: 2, D: 30} }, ronghe.EINVALID},
 		{"no outdir", func(c *Config) { c.OutDir = "" }, ronghe.EINVALID},
 		{"rate above 1", func(c *Config) { c.DefectRate = 1.5 }, ronghe.EINVALID},
-		{"unknown rule", func(c *Config) { c.DefectRules = []string{"C06"} }, ronghe.EINVALID},
+		{"unknown rule", func(c *Config) { c.DefectRules = []string{"P01"} }, ronghe.EINVALID},
 		{"bad encoding", func(c *Config) { c.Encoding = "latin1" }, ronghe.EUNSUPPORTED},
 	}
 	for _, tc := range tests {

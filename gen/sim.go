@@ -179,6 +179,13 @@ type sim struct {
 	fxYear   int
 	ringTxns [][]ringTxn
 	cal      dayCal
+	// C06 outages: postings held over to the next day, and the working
+	// state of applyDay
+	backlog  []event
+	deferred []int32
+	snapSt   []acctState
+	snapEs   []entState
+	moved    []bool // per bank: postings held over or booked late today
 }
 
 // ringTxn records one purchase of an FX ring, for the labels.
@@ -231,8 +238,10 @@ func (a *acctModel) statusOn(t int32) byte {
 	return 'A'
 }
 
-// simulateDay runs day t and fills dd.
-func (s *sim) simulateDay(t int32, dd *dayData, shift map[int32]int64) {
+// simulateDay runs day t and fills dd. shift holds the day's C01 defects,
+// vol its C06 defect; it reports whether vol's outage took place (see
+// applyDay) and, per bank, whether postings moved.
+func (s *sim) simulateDay(t int32, dd *dayData, shift map[int32]int64, vol volumeCtl) (held bool, moved []bool) {
 	g := s.g
 	date := g.dates[t]
 	dd.t, dd.date = t, date
@@ -263,8 +272,9 @@ func (s *sim) simulateDay(t int32, dd *dayData, shift map[int32]int64) {
 		}
 		st.open = st.bal
 	}
-	// Events.
-	s.events = s.events[:0]
+	// Events: yesterday's held-over postings first, then the day's.
+	nb := len(s.backlog)
+	s.events = append(s.events[:0], s.backlog...)
 	for i := range g.ents {
 		s.genEnterprise(int32(i), t, date)
 	}
@@ -276,12 +286,7 @@ func (s *sim) simulateDay(t int32, dd *dayData, shift map[int32]int64) {
 		s.applied = make([]int64, len(s.events))
 	}
 	s.applied = s.applied[:len(s.events)]
-	for b := range dd.legs {
-		dd.legs[b] = dd.legs[b][:0]
-	}
-	for _, idx := range s.order {
-		s.apply(idx, dd)
-	}
+	held = s.applyDay(dd, nb, vol)
 	// End of day: BAL figures, masters, accruals.
 	for i := range s.st {
 		st := &s.st[i]
@@ -311,6 +316,7 @@ func (s *sim) simulateDay(t int32, dd *dayData, shift map[int32]int64) {
 		s.st[p.master].bal = close
 	}
 	s.genFX(t, date, dd)
+	return held, s.moved
 }
 
 // apply applies event idx, appending its legs.
