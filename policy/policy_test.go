@@ -250,3 +250,29 @@ func TestRegisterRefusals(t *testing.T) {
 
 func TestPolicySQLite(t *testing.T)   { testPolicy(t, sqltest.SQLite) }
 func TestPolicyPostgres(t *testing.T) { testPolicy(t, sqltest.Postgres) }
+
+// Query record IDs sort in the order of their times (so that records stored
+// together share the ID index's last page) and never repeat.
+func TestQueryIDOrder(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	seen := map[string]bool{}
+	prev := ""
+	for i := range 1000 {
+		at := t0.Add(time.Duration(i/10) * time.Millisecond) // ten IDs a millisecond
+		id, err := newQueryID(at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(id) != 34 || id[:2] != "QR" {
+			t.Fatalf("id %q: want QR and 32 hex digits", id)
+		}
+		if seen[id] {
+			t.Fatalf("id %q made twice", id)
+		}
+		seen[id] = true
+		if i%10 == 0 && id <= prev {
+			t.Fatalf("id %q of a later millisecond sorts before %q", id, prev)
+		}
+		prev = id
+	}
+}
