@@ -12,6 +12,7 @@ import (
 
 	"github.com/ronghe/ronghe"
 	"github.com/ronghe/ronghe/client"
+	"github.com/ronghe/ronghe/pki"
 	"github.com/ronghe/ronghe/sqlstore"
 	"github.com/ronghe/ronghe/suite"
 )
@@ -134,11 +135,10 @@ func onboard(ctx context.Context, db *sqlstore.DB, keys *platformKeys, o onboard
 	if err := registerKey(ctx, db, o.code, pub, now); err != nil {
 		return nil, err
 	}
-	issued, err := keys.ca.IssueClient(o.code, o.name, time.Duration(o.certDays)*24*time.Hour)
+	issued, err := issueCertificate(ctx, db, func() (*pki.Issued, error) {
+		return keys.ca.IssueClient(o.code, o.name, time.Duration(o.certDays)*24*time.Hour)
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := db.AddCertificate(ctx, &issued.Certificate); err != nil {
 		return nil, err
 	}
 	prof.CertPEM, prof.KeyPEM = issued.CertPEM, issued.KeyPEM
@@ -359,11 +359,10 @@ func adminCertIssue(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	issued, err := keys.ca.IssueClient(inst.Code, inst.Name, time.Duration(*days)*24*time.Hour)
+	issued, err := issueCertificate(ctx, db, func() (*pki.Issued, error) {
+		return keys.ca.IssueClient(inst.Code, inst.Name, time.Duration(*days)*24*time.Hour)
+	})
 	if err != nil {
-		return err
-	}
-	if err := db.AddCertificate(ctx, &issued.Certificate); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(*out, 0o700); err != nil {
@@ -380,24 +379,10 @@ func adminCertIssue(ctx context.Context, e *env, args []string) error {
 }
 
 func adminCertRevoke(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "admin cert revoke")
-	var sf storeFlags
-	sf.register(fs)
-	serial := fs.String("serial", "", "certificate serial (hex) to revoke (required)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *serial == "" {
-		return usagef("--serial is required")
-	}
-	db, _, err := sf.open(ctx)
+	rec, err := adminRevoke(ctx, e, "admin cert revoke", "certificate serial (hex) to revoke (required)", args, nil)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := db.RevokeCertificate(ctx, *serial, time.Now().UTC()); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "revoked certificate %s\n", *serial)
+	fmt.Fprintf(e.stdout, "revoked certificate %s\n", rec.Serial)
 	return nil
 }

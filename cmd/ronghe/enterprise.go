@@ -7,6 +7,7 @@ import (
 
 	"github.com/ronghe/ronghe"
 	"github.com/ronghe/ronghe/client"
+	"github.com/ronghe/ronghe/pki"
 	"github.com/ronghe/ronghe/rrs"
 	"github.com/ronghe/ronghe/sqlstore"
 	"github.com/ronghe/ronghe/suite"
@@ -30,11 +31,8 @@ func onboardEnterprise(ctx context.Context, db *sqlstore.DB, keys *platformKeys,
 	if err := registerKey(ctx, db, uscc, signer.PublicKey(), now); err != nil {
 		return nil, err
 	}
-	issued, err := keys.ca.IssueEnterprise(uscc, name, 365*24*time.Hour)
+	issued, err := issueCertificate(ctx, db, func() (*pki.Issued, error) { return keys.ca.IssueEnterprise(uscc, name, 365*24*time.Hour) })
 	if err != nil {
-		return nil, err
-	}
-	if err := db.AddCertificate(ctx, &issued.Certificate); err != nil {
 		return nil, err
 	}
 	info, err := keys.info()

@@ -82,11 +82,10 @@ func adminStaffAdd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	issued, err := keys.ca.IssueStaff(*name, r.Name, time.Duration(*days)*24*time.Hour)
+	issued, err := issueCertificate(ctx, db, func() (*pki.Issued, error) {
+		return keys.ca.IssueStaff(*name, r.Name, time.Duration(*days)*24*time.Hour)
+	})
 	if err != nil {
-		return err
-	}
-	if err := db.AddCertificate(ctx, &issued.Certificate); err != nil {
 		return err
 	}
 	st := client.Staff{Server: *server, Name: *name, Role: r.Name, Serial: issued.Certificate.Serial, Until: issued.Certificate.NotAfter}
@@ -103,29 +102,15 @@ func adminStaffAdd(ctx context.Context, e *env, args []string) error {
 }
 
 func adminStaffRevoke(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "admin staff revoke")
-	var sf storeFlags
-	sf.register(fs)
-	serial := fs.String("serial", "", "serial (hex) of the staff certificate to revoke (required; see staff.json or `admin staff add --json`)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *serial == "" {
-		return usagef("--serial is required")
-	}
-	db, _, err := sf.open(ctx)
+	rec, err := adminRevoke(ctx, e, "admin staff revoke",
+		"serial (hex) of the staff certificate to revoke (required; see staff.json or `admin staff add --json`)", args,
+		func(rec *ronghe.Certificate) error {
+			if !strings.HasPrefix(rec.Owner, pki.StaffOwnerPrefix) {
+				return ronghe.Errorf(ronghe.EINVALID, "certificate %s belongs to %s, not to a member of staff (use admin cert revoke)", rec.Serial, rec.Owner)
+			}
+			return nil
+		})
 	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rec, err := db.FindCertificate(ctx, *serial)
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(rec.Owner, pki.StaffOwnerPrefix) {
-		return ronghe.Errorf(ronghe.EINVALID, "certificate %s belongs to %s, not to a member of staff (use admin cert revoke)", rec.Serial, rec.Owner)
-	}
-	if err := db.RevokeCertificate(ctx, rec.Serial, time.Now().UTC()); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "revoked staff certificate %s of %s\n", rec.Serial, strings.TrimPrefix(rec.Owner, pki.StaffOwnerPrefix))
