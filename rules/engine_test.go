@@ -163,7 +163,7 @@ func TestDefectsEachRule(t *testing.T) {
 			cfg.DefectRules = []string{rule}
 			cfg.DefectRate = 0.01
 			switch rule {
-			case "C05", "T01", "T02", "T03", "S01", "S02":
+			case "C05", "C06", "T01", "T02", "T03", "S01", "S02":
 				cfg.DefectRate = 0.2 // batch-level units are few
 			case "L04", "L05":
 				cfg.DefectRate = 0.1
