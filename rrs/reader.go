@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/transform"
 
@@ -105,6 +106,7 @@ type Reader struct {
 	rec      []byte // current record's unquoted field bytes
 	ends     []int  // end offset of each field in rec
 	lineBuf  []byte // a physical line longer than the bufio buffer
+	blk      []byte // the current block of record text (see text)
 	checkFFD bool   // GB18030: look for replacement characters
 	err      error  // sticky, final error
 	rows     int
@@ -261,14 +263,68 @@ func (r *Reader) Next() (*Row, error) {
 	if n != len(r.colMap) {
 		return nil, r.soft(start, 0, fmt.Errorf("%w: %d fields, the header has %d", ErrFieldCount, n, len(r.colMap)))
 	}
-	s := string(r.rec)
-	vals := make([]string, len(r.rt.Fields))
-	prev := 0
-	for i := 0; i < n; i++ {
-		vals[r.colMap[i]] = s[prev:r.ends[i]]
-		prev = r.ends[i]
+	row := &Row{Line: start, Values: make([]string, len(r.rt.Fields))}
+	r.fill(row.Values)
+	return row, nil
+}
+
+// Read is Next into a Row the caller keeps: it sets row.Line and fills
+// row.Values, reusing its array when it has the record type's length, so a
+// loop over a file allocates no Row and no slice per record. The strings
+// stay valid after later calls (only the slice is reused). At the end it
+// returns io.EOF; errors are those of Next, and row is unchanged by one.
+func (r *Reader) Read(row *Row) error {
+	if r.err != nil {
+		return r.err
 	}
-	return &Row{Line: start, Values: vals}, nil
+	start, n, err := r.readRecord()
+	if err != nil {
+		return err
+	}
+	r.rows++
+	if n != len(r.colMap) {
+		return r.soft(start, 0, fmt.Errorf("%w: %d fields, the header has %d", ErrFieldCount, n, len(r.colMap)))
+	}
+	if len(row.Values) != len(r.rt.Fields) {
+		row.Values = make([]string, len(r.rt.Fields))
+	}
+	row.Line = start
+	r.fill(row.Values)
+	return nil
+}
+
+// fill sets vals (canonical order) from the fields of the current record.
+func (r *Reader) fill(vals []string) {
+	s := r.text(r.rec)
+	prev := 0
+	for i, end := range r.ends {
+		vals[r.colMap[i]] = s[prev:end]
+		prev = end
+	}
+}
+
+// rowBlockSize is the size of the blocks the records' text is copied into.
+const rowBlockSize = 64 << 10
+
+// text returns b as a string. Records are copied one after the other into
+// a block of rowBlockSize bytes that is never written again where a string
+// points (appends stay within its capacity; a full block is replaced, not
+// grown), so one allocation serves a few hundred records instead of one
+// each. A string keeps its whole block alive, as a field kept from a record
+// kept the whole record's string before.
+func (r *Reader) text(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > cap(r.blk)-len(r.blk) {
+		if len(b) > rowBlockSize/8 {
+			return string(b)
+		}
+		r.blk = make([]byte, 0, rowBlockSize)
+	}
+	off := len(r.blk)
+	r.blk = append(r.blk, b...)
+	return unsafe.String(&r.blk[off], len(b))
 }
 
 // Close closes the underlying file when the Reader was opened by a Batch; it

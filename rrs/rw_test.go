@@ -595,3 +595,90 @@ func TestReaderFlatMemory(t *testing.T) {
 		t.Errorf("heap grew from %d to %d bytes while streaming", early, late)
 	}
 }
+
+// TestReaderRead: Read gives the rows Next gives, reuses the caller's slice,
+// and the strings of earlier rows stay as they were (they share blocks of
+// record text with later rows); a record larger than a block and the
+// recoverable errors behave as with Next.
+func TestReaderRead(t *testing.T) {
+	rt := V1_0.Record(TXN)
+	var rows [][]string
+	for i := 0; i < 3000; i++ {
+		remark := "货款"
+		switch i % 700 {
+		case 5:
+			remark = strings.Repeat("长", rowBlockSize/3) // longer than a block's share
+		case 6:
+			remark = ""
+		}
+		rows = append(rows, txnRow(i, fmt.Sprintf("公司%d", i), remark))
+	}
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, rt, UTF8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// A record with a wrong field count in the middle: Read reports it and
+	// goes on, as Next does.
+	raw := bytes.Replace(buf.Bytes(), []byte("\nC1234567890123,6222020200112233,T000001000,"), []byte("\na,b\nC1234567890123,6222020200112233,T000001000,"), 1)
+	r, err := NewReader(bytes.NewReader(raw), rt, UTF8, "TXN.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row Row
+	var kept [][]string // copies of the slices (the strings themselves shared)
+	var lines []int
+	var first []string
+	soft := 0
+	for {
+		err := r.Read(&row)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || !pe.Recoverable() || !errors.Is(err, ErrFieldCount) {
+				t.Fatalf("Read: %v", err)
+			}
+			soft++
+			continue
+		}
+		if first == nil {
+			first = row.Values
+		} else if &row.Values[0] != &first[0] {
+			t.Fatal("Read did not reuse the row's slice")
+		}
+		kept = append(kept, append([]string(nil), row.Values...))
+		lines = append(lines, row.Line)
+	}
+	if soft != 1 {
+		t.Errorf("%d field-count errors, want 1", soft)
+	}
+	if len(kept) != len(rows) {
+		t.Fatalf("read %d rows, want %d", len(kept), len(rows))
+	}
+	line := 1
+	for i := range rows {
+		line++
+		if i == 1000 {
+			line++ // the bad record
+		}
+		if strings.Join(kept[i], "|") != strings.Join(rows[i], "|") {
+			t.Fatalf("row %d:\n got %q\nwant %q", i, kept[i], rows[i])
+		}
+		if lines[i] != line {
+			t.Fatalf("row %d at line %d, want %d", i, lines[i], line)
+		}
+	}
+	if r.Rows() != len(rows)+1 {
+		t.Errorf("Rows = %d, want %d", r.Rows(), len(rows)+1)
+	}
+}

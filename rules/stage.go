@@ -170,6 +170,7 @@ type stageJob struct {
 type stageLocal struct {
 	b     *runBatch
 	rd    *rrs.Reader
+	row   rrs.Row // the current row; its Values array is reused
 	done  bool
 	arena arena
 	seen  *strIndex   // keys of the current file
@@ -267,9 +268,9 @@ func (j *stageJob) FillChunk(ls any, chunk duckdb.DataChunk) error {
 			}
 			continue // st.rd is nil when the file could not be opened
 		}
-		row, err := st.rd.Next()
+		err := st.rd.Read(&st.row)
 		if err == nil {
-			j.stageRow(st, &w, n, row)
+			j.stageRow(st, &w, n, &st.row)
 			n++
 			continue
 		}
