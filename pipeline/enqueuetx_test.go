@@ -85,3 +85,81 @@ func TestEnqueueTxPostgres(t *testing.T) {
 		t.Fatalf("EnqueueTx on PostgreSQL: %v", err)
 	}
 }
+
+// TestEnqueueManyTx: jobs enqueued together in a transaction exist only if
+// it commits, and a submission enqueued again while its job waits gets no
+// second job.
+func TestEnqueueManyTx(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	db, err := sqlstore.Open(ctx, sqltest.SQLite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	done := make(chan string, 16)
+	stage := Stage{Name: "record", Run: func(ctx context.Context, tenant, id string) error {
+		done <- tenant + "/" + id
+		return nil
+	}}
+	p, err := Open(ctx, Config{DB: db.SQL(), Dialect: db.Dialect(), Stages: []Stage{stage}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const a, b = "B1000000000001", "B1000000000002"
+	for _, tc := range []struct {
+		tenants, ids []string
+		commit       bool
+	}{
+		{[]string{a, b}, []string{"r1", "r2"}, false},
+		{[]string{a, b, a}, []string{"c1", "c1", "c2"}, true},
+		{[]string{a}, []string{"c1"}, true}, // again: no second job
+		{nil, nil, true},
+	} {
+		tx, err := db.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.EnqueueManyTx(ctx, tx, tc.tenants, tc.ids); err != nil {
+			t.Fatal(err)
+		}
+		if tc.commit {
+			err = tx.Commit()
+		} else {
+			err = tx.Rollback()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.EnqueueManyTx(ctx, nil, []string{a}, nil); ronghe.ErrorCode(err) != ronghe.EINTERNAL {
+		t.Fatalf("mismatched lists: %v", err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(context.Background())
+	got := map[string]int{}
+	for range 3 {
+		select {
+		case id := <-done:
+			got[id]++
+		case <-ctx.Done():
+			t.Fatalf("only %v worked", got)
+		}
+	}
+	select {
+	case id := <-done:
+		got[id]++
+	case <-time.After(time.Second):
+	}
+	want := map[string]int{a + "/c1": 1, b + "/c1": 1, a + "/c2": 1}
+	if len(got) != len(want) {
+		t.Fatalf("worked %v, want %v", got, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Fatalf("worked %v, want %v", got, want)
+		}
+	}
+}

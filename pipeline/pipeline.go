@@ -164,6 +164,9 @@ type Pipeline struct {
 	close func()
 	// insertTx inserts a job in the caller's transaction (SQLite only).
 	insertTx func(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error
+	// insertManyTx inserts several jobs in one statement in the caller's
+	// transaction (SQLite only).
+	insertManyTx func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error
 }
 
 // Open migrates River's tables and builds the client; Start runs workers.
@@ -198,7 +201,11 @@ func Open(ctx context.Context, cfg Config) (*Pipeline, error) {
 			_, err := c.InsertTx(ctx, tx, args, opts)
 			return err
 		}
-		return &Pipeline{c: c, close: func() {}, insertTx: insertTx}, nil
+		insertManyTx := func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
+			_, err := c.InsertManyTx(ctx, tx, params)
+			return err
+		}
+		return &Pipeline{c: c, close: func() {}, insertTx: insertTx, insertManyTx: insertManyTx}, nil
 	case "postgres":
 		pool, err := pgxpool.New(ctx, cfg.DSN)
 		if err != nil {
@@ -269,6 +276,30 @@ func (p *Pipeline) EnqueueTx(ctx context.Context, tx *sql.Tx, tenant, messageID 
 	}
 	if err := p.insertTx(ctx, tx, ProcessArgs{Tenant: tenant, MessageID: messageID}, enqueueOpts); err != nil {
 		return ronghe.WrapError(ronghe.EUNAVAILABLE, err, "pipeline: cannot enqueue "+messageID)
+	}
+	return nil
+}
+
+// EnqueueManyTx is EnqueueTx for several accepted submissions at once
+// (tenants[i], messageIDs[i]), in one insert: the hook of
+// sqlstore.DB.OnAcceptMany, where concurrent acceptances share a
+// transaction.
+func (p *Pipeline) EnqueueManyTx(ctx context.Context, tx *sql.Tx, tenants, messageIDs []string) error {
+	if p.insertManyTx == nil {
+		return ronghe.Errorf(ronghe.EUNSUPPORTED, "pipeline: enqueueing in a caller's transaction needs SQLite")
+	}
+	if len(tenants) != len(messageIDs) {
+		return ronghe.Errorf(ronghe.EINTERNAL, "pipeline: %d tenants for %d submissions", len(tenants), len(messageIDs))
+	}
+	if len(tenants) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(tenants))
+	for i := range tenants {
+		params[i] = river.InsertManyParams{Args: ProcessArgs{Tenant: tenants[i], MessageID: messageIDs[i]}, InsertOpts: enqueueOpts}
+	}
+	if err := p.insertManyTx(ctx, tx, params); err != nil {
+		return ronghe.WrapError(ronghe.EUNAVAILABLE, err, fmt.Sprintf("pipeline: cannot enqueue %d submissions", len(tenants)))
 	}
 	return nil
 }

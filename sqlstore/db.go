@@ -56,6 +56,12 @@ type DB struct {
 	// onAccept, if set, runs inside the transaction that accepts a
 	// submission (OnAccept).
 	onAccept func(ctx context.Context, tx *sql.Tx, tenant, messageID string) error
+	// onAcceptMany, if set, runs once inside a transaction that accepts
+	// submissions, for all of them (OnAcceptMany); it replaces onAccept.
+	onAcceptMany func(ctx context.Context, tx *sql.Tx, tenants, messageIDs []string) error
+	// subWrites group-commits the submission writes of SQLite
+	// (CreateSubmission, AcceptSubmissionFiles; exchangegroup.go).
+	subWrites *groupCommit[*subWrite]
 
 	// leaders holds the leader names this handle currently holds on SQLite,
 	// where leadership is decided inside the process (see TryLeader).
@@ -95,6 +101,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	d.configurePool(sqldb)
 	db := &DB{sql: sqldb, d: d, leaders: make(map[string]bool)}
 	db.queryRecords = newGroupCommit(db.writeQueryRecords)
+	db.subWrites = newGroupCommit(db.writeSubmissions)
 	if err := sqldb.PingContext(ctx); err != nil {
 		_ = sqldb.Close()
 		return nil, db.dbErr("connect", err)
@@ -190,6 +197,10 @@ type querier interface {
 type conn struct {
 	d *dialect
 	x querier
+	// db and tx, when set, let the *Cached methods run statements prepared
+	// once (stmtcache.go): db's cache, on the pool or inside tx.
+	db *DB
+	tx *sql.Tx
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -205,7 +216,7 @@ func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 }
 
 // pool returns a conn over the whole pool, for single statements.
-func (db *DB) pool() conn { return conn{d: db.d, x: db.sql} }
+func (db *DB) pool() conn { return conn{d: db.d, x: db.sql, db: db} }
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE on SQLite, READ
 // COMMITTED on PostgreSQL) and commits it if fn returns nil. Errors that are
@@ -224,7 +235,7 @@ func (db *DB) inSQLTx(ctx context.Context, op string, fn func(c conn, tx *sql.Tx
 	if err != nil {
 		return db.dbErr(op, err)
 	}
-	if err := fn(conn{d: db.d, x: tx}, tx); err != nil {
+	if err := fn(conn{d: db.d, x: tx, db: db, tx: tx}, tx); err != nil {
 		_ = tx.Rollback()
 		return db.dbErr(op, err)
 	}

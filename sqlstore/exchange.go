@@ -95,11 +95,12 @@ func (db *DB) CreateSubmission(ctx context.Context, s *ronghe.Submission) (*rong
 
 	var stored *ronghe.Submission
 	created := false
-	err := db.inTx(ctx, "create submission", func(c conn) error {
+	err := db.writeSubmission(ctx, "create submission", func(ctx context.Context, c conn, _ *acceptedSubs) error {
+		stored, created = nil, false
 		// ON CONFLICT DO NOTHING waits for a concurrent inserter of the same
 		// key to finish; if it committed, nothing is inserted here and the
 		// SELECT below (a new statement, a new snapshot) sees its row.
-		res, err := c.exec(ctx, `INSERT INTO submissions
+		res, err := c.execCached(ctx, `INSERT INTO submissions
 			(tenant, message_id, manifest, manifest_digest, signature, key_id, status, total_bytes, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			rec.Tenant, rec.MessageID, rec.Manifest, rec.ManifestDigest, rec.Signature, rec.KeyID,
@@ -116,7 +117,7 @@ func (db *DB) CreateSubmission(ctx context.Context, s *ronghe.Submission) (*rong
 			return err
 		}
 		for i, f := range rec.Files {
-			if _, err := c.exec(ctx, `INSERT INTO submission_files
+			if _, err := c.execCached(ctx, `INSERT INTO submission_files
 				(tenant, message_id, pos, name, size, digest, upload_id, blob_key, done)
 				VALUES (?, ?, ?, ?, ?, ?, '', '', ?)`,
 				rec.Tenant, rec.MessageID, i, f.Name, f.Size, f.Digest, false); err != nil {
@@ -150,7 +151,7 @@ func scanSubmission(row interface{ Scan(...any) error }) (*ronghe.Submission, er
 
 // findSubmission reads one submission with its files, or ENOTFOUND.
 func (db *DB) findSubmission(ctx context.Context, c conn, tenant, messageID string) (*ronghe.Submission, error) {
-	s, err := scanSubmission(c.queryRow(ctx, `SELECT `+submissionCols+` FROM submissions WHERE tenant = ? AND message_id = ?`, tenant, messageID))
+	s, err := scanSubmission(c.queryRowCached(ctx, `SELECT `+submissionCols+` FROM submissions WHERE tenant = ? AND message_id = ?`, tenant, messageID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errSubmissionNotFound(messageID)
 	} else if err != nil {
@@ -176,7 +177,11 @@ func (db *DB) loadFiles(ctx context.Context, c conn, tenant string, subs []*rong
 		s.Files = []ronghe.SubmissionFile{}
 		args = append(args, s.MessageID)
 	}
-	rows, err := c.query(ctx, `SELECT message_id, name, size, digest, upload_id, blob_key, done
+	run := c.query
+	if len(subs) == 1 {
+		run = c.queryCached // one fixed statement: the common lookup of one submission
+	}
+	rows, err := run(ctx, `SELECT message_id, name, size, digest, upload_id, blob_key, done
 		FROM submission_files WHERE tenant = ? AND message_id IN (`+placeholders(len(subs))+`)
 		ORDER BY message_id, pos`, args...)
 	if err != nil {
@@ -245,7 +250,7 @@ func (db *DB) ListSubmissions(ctx context.Context, tenant string, limit int) ([]
 // ENOTFOUND names the submission when the tenant has no such submission, and
 // the file when the submission lacks it.
 func fileState(ctx context.Context, c conn, tenant, messageID, file string) (uploadID, blobKey string, done bool, err error) {
-	err = c.queryRow(ctx, `SELECT upload_id, blob_key, done FROM submission_files
+	err = c.queryRowCached(ctx, `SELECT upload_id, blob_key, done FROM submission_files
 		WHERE tenant = ? AND message_id = ? AND name = ?`, tenant, messageID, file).Scan(&uploadID, &blobKey, &done)
 	if !errors.Is(err, sql.ErrNoRows) {
 		return uploadID, blobKey, done, err
@@ -307,7 +312,7 @@ func (db *DB) CompleteFile(ctx context.Context, tenant, messageID, file, blobKey
 }
 
 func completeFile(ctx context.Context, c conn, tenant, messageID, file, blobKey string) error {
-	res, err := c.exec(ctx, `UPDATE submission_files SET done = ?, blob_key = ?
+	res, err := c.execCached(ctx, `UPDATE submission_files SET done = ?, blob_key = ?
 		WHERE tenant = ? AND message_id = ? AND name = ? AND done = ?`, true, blobKey, tenant, messageID, file, false)
 	if err != nil {
 		return err
@@ -355,13 +360,13 @@ func (db *DB) AcceptSubmissionFiles(ctx context.Context, tenant, messageID strin
 	if err != nil {
 		return err
 	}
-	return db.inSQLTx(ctx, "accept submission", func(c conn, tx *sql.Tx) error {
+	return db.writeSubmission(ctx, "accept submission", func(ctx context.Context, c conn, acc *acceptedSubs) error {
 		for file, key := range files {
 			if err := completeFile(ctx, c, tenant, messageID, file, key); err != nil {
 				return err
 			}
 		}
-		res, err := c.exec(ctx, `UPDATE submissions SET status = ?, accepted_at = ?, log_index = ?, receipt = ?
+		res, err := c.execCached(ctx, `UPDATE submissions SET status = ?, accepted_at = ?, log_index = ?, receipt = ?
 			WHERE tenant = ? AND message_id = ? AND status = ?
 			AND NOT EXISTS (SELECT 1 FROM submission_files f
 				WHERE f.tenant = submissions.tenant AND f.message_id = submissions.message_id AND f.done = ?)`,
@@ -373,9 +378,7 @@ func (db *DB) AcceptSubmissionFiles(ctx context.Context, tenant, messageID strin
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 1 {
-			if db.onAccept != nil {
-				return db.onAccept(ctx, tx, tenant, messageID)
-			}
+			acc.add(tenant, messageID)
 			return nil
 		}
 		var status string
@@ -401,12 +404,21 @@ func (db *DB) OnAccept(fn func(ctx context.Context, tx *sql.Tx, tenant, messageI
 	db.onAccept = fn
 }
 
+// OnAcceptMany is OnAccept for all the submissions one transaction accepts
+// at once: on SQLite concurrent acceptances share a transaction (group
+// commit), and fn runs once in it with every one of them (tenants[i],
+// messageIDs[i]), after the acceptances. It replaces OnAccept's fn. Set it
+// before use.
+func (db *DB) OnAcceptMany(fn func(ctx context.Context, tx *sql.Tx, tenants, messageIDs []string) error) {
+	db.onAcceptMany = fn
+}
+
 // UsedBytes sums the declared file sizes of the tenant's submissions created
 // at or after since, accepted or not: space is reserved when the manifest is
 // accepted.
 func (db *DB) UsedBytes(ctx context.Context, tenant string, since time.Time) (int64, error) {
 	var n int64
-	err := db.pool().queryRow(ctx, `SELECT CAST(COALESCE(SUM(total_bytes), 0) AS BIGINT) FROM submissions
+	err := db.pool().queryRowCached(ctx, `SELECT CAST(COALESCE(SUM(total_bytes), 0) AS BIGINT) FROM submissions
 		WHERE tenant = ? AND created_at >= ?`, tenant, db.d.timeArg(since)).Scan(&n)
 	if err != nil {
 		return 0, db.dbErr("sum used bytes", err)

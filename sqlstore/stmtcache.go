@@ -49,3 +49,62 @@ func (db *DB) queryRowPrepared(ctx context.Context, query string, args ...any) r
 	}
 	return st.QueryRowContext(ctx, args...)
 }
+
+// stmt returns the cached prepared statement for query on c: the pool's, or
+// bound to c's transaction (database/sql reuses the statement already
+// prepared on the transaction's connection). It is nil — run the query
+// unprepared — without a cache, on PostgreSQL (pgx caches statements per
+// connection itself), and inside a transaction before the statement is
+// cached: preparing on the pool needs a second connection while the
+// transaction holds one, which may wait for ever when every connection is
+// held by a transaction doing the same; the cache is filled in the
+// background instead.
+func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if c.db == nil || c.d != sqliteDialect {
+		return nil, nil
+	}
+	if c.tx == nil {
+		return c.db.prepared(ctx, query)
+	}
+	st, ok := c.db.stmts.Load(query)
+	if !ok {
+		go func() { _, _ = c.db.prepared(context.Background(), query) }()
+		return nil, nil
+	}
+	return c.tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+}
+
+// execCached is exec with a statement prepared once; for fixed SQL on hot
+// paths only (every distinct query stays in the cache).
+func (c conn) execCached(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	} else if st == nil {
+		return c.exec(ctx, query, args...)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// queryCached is query with a statement prepared once (see execCached).
+func (c conn) queryCached(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	} else if st == nil {
+		return c.query(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// queryRowCached is queryRow with a statement prepared once (see
+// execCached).
+func (c conn) queryRowCached(ctx context.Context, query string, args ...any) rowScanner {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	} else if st == nil {
+		return c.queryRow(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}

@@ -126,7 +126,7 @@ func openPlatform(ctx context.Context, cfg platformConfig) (p *platform, err err
 	// just before.
 	beforeAccept := p.pipe.Enqueue
 	if p.db.Dialect() == sqlstore.DialectSQLite {
-		p.db.OnAccept(p.pipe.EnqueueTx)
+		p.db.OnAcceptMany(p.pipe.EnqueueManyTx)
 		beforeAccept = nil
 	}
 	p.exch = exchange.New(exchange.Config{
