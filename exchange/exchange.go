@@ -105,7 +105,7 @@ type Service struct {
 	// so that a message is logged once; across processes the store's
 	// accept-once rule decides and the loser returns the winner's receipt.
 	mu         sync.Mutex
-	finalizing map[string]*sync.Mutex
+	finalizing map[string]*msgLock
 }
 
 // New returns an exchange with the given wiring.
@@ -122,7 +122,7 @@ func New(cfg Config) *Service {
 	if cfg.DefaultQuotaBytes == 0 {
 		cfg.DefaultQuotaBytes = 256 << 30
 	}
-	return &Service{cfg: cfg, finalizing: map[string]*sync.Mutex{}}
+	return &Service{cfg: cfg, finalizing: map[string]*msgLock{}}
 }
 
 // Submit registers a signed manifest from tenant. Nothing is accepted before
@@ -412,21 +412,49 @@ type filesAccepter interface {
 // just stored (arrived: file name → blob key) but not recorded: they count
 // as done and are recorded with the acceptance.
 func (s *Service) finalize(ctx context.Context, tenant, messageID string, arrived map[string]string) (*ronghe.Submission, error) {
-	lock := s.lockFor(tenant + "/" + messageID)
-	lock.Lock()
-	defer lock.Unlock()
-	if s.cfg.Lock != nil {
-		release, err := s.cfg.Lock(ctx, "ronghe/finalize/"+tenant+"/"+messageID)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-	}
-	// Read under both locks: another request or replica may have accepted
-	// it while we waited.
-	sub, err := s.cfg.Store.FindSubmission(ctx, tenant, messageID)
+	unlock, err := s.lockMessage(ctx, tenant, messageID)
 	if err != nil {
 		return nil, err
+	}
+	defer unlock()
+	return s.finalizeLocked(ctx, tenant, messageID, arrived, nil)
+}
+
+// lockMessage takes the locks under which a submission is finalised: the
+// process's own and, across processes, Config.Lock.
+func (s *Service) lockMessage(ctx context.Context, tenant, messageID string) (unlock func(), err error) {
+	key := tenant + "/" + messageID
+	lock := s.lockFor(key)
+	lock.mu.Lock()
+	if s.cfg.Lock == nil {
+		return func() { s.unlockFor(key, lock) }, nil
+	}
+	release, err := s.cfg.Lock(ctx, "ronghe/finalize/"+key)
+	if err != nil {
+		s.unlockFor(key, lock)
+		return nil, err
+	}
+	return func() {
+		release()
+		s.unlockFor(key, lock)
+	}, nil
+}
+
+// finalizeLocked is finalize with the caller holding lockMessage. known,
+// if not nil, is the submission as the caller created it under the same
+// locks (SubmitWithFiles): nobody can have finalised it since, so it is not
+// read again. Files completed meanwhile by another request are stored under
+// the same blob keys, so recording them again with the acceptance changes
+// nothing.
+func (s *Service) finalizeLocked(ctx context.Context, tenant, messageID string, arrived map[string]string, known *ronghe.Submission) (*ronghe.Submission, error) {
+	sub := known
+	if sub == nil {
+		// Read under both locks: another request or replica may have
+		// accepted it while we waited.
+		var err error
+		if sub, err = s.cfg.Store.FindSubmission(ctx, tenant, messageID); err != nil {
+			return nil, err
+		}
 	}
 	if sub.Status == ronghe.SubmissionAccepted {
 		return sub, nil
@@ -530,15 +558,35 @@ func (s *Service) now() time.Time {
 	return s.cfg.Now().UTC().Truncate(time.Microsecond)
 }
 
-func (s *Service) lockFor(key string) *sync.Mutex {
+// msgLock is one message's entry in Service.finalizing: the mutex and how
+// many callers hold or wait for it, so that the entry goes when the last
+// one leaves (one per message would otherwise stay for the process's life).
+type msgLock struct {
+	mu sync.Mutex
+	n  int
+}
+
+// lockFor returns key's lock, counting the caller in; unlockFor unlocks it
+// and counts the caller out.
+func (s *Service) lockFor(key string) *msgLock {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, ok := s.finalizing[key]
 	if !ok {
-		l = &sync.Mutex{}
+		l = &msgLock{}
 		s.finalizing[key] = l
 	}
+	l.n++
 	return l
+}
+
+func (s *Service) unlockFor(key string, l *msgLock) {
+	l.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l.n--; l.n == 0 {
+		delete(s.finalizing, key)
+	}
 }
 
 func findFile(sub *ronghe.Submission, name string) *ronghe.SubmissionFile {

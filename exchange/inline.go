@@ -55,6 +55,14 @@ func (s *Service) SubmitWithFiles(ctx context.Context, tenant string, manifest, 
 			return nil, false, err
 		}
 	}
+	// The finalising locks are taken before the manifest is registered, so
+	// that a submission this call creates is finalised from what it wrote,
+	// without reading it back: nobody else can finalise it in between.
+	unlock, err := s.lockMessage(ctx, tenant, c.sub.MessageID)
+	if err != nil {
+		return nil, false, err
+	}
+	defer unlock()
 	sub, created, err := s.register(ctx, c)
 	if err != nil || sub.Status == ronghe.SubmissionAccepted {
 		return sub, created, err
@@ -82,6 +90,10 @@ func (s *Service) SubmitWithFiles(ctx context.Context, tenant string, manifest, 
 			return nil, created, err
 		}
 	}
-	sub, err = s.finalize(ctx, tenant, sub.MessageID, arrived)
+	var known *ronghe.Submission
+	if created {
+		known = sub
+	}
+	sub, err = s.finalizeLocked(ctx, tenant, sub.MessageID, arrived, known)
 	return sub, created, err
 }
