@@ -23,6 +23,10 @@ type groupCommit[T any] struct {
 	mu     sync.Mutex
 	queue  []*groupWaiter[T]
 	active bool
+
+	// wal checkpoints SQLite's WAL for writes that commit without
+	// (querywal.go); unused otherwise.
+	wal walCheckpoint
 }
 
 type groupWaiter[T any] struct {

@@ -184,10 +184,18 @@ func (db *DB) writeQueryRecords(ctx context.Context, qs []*ronghe.QueryRecord) e
 		}
 		rows[i] = []any{q.ID, q.Enterprise, q.Institution, q.Purpose, q.Scope, q.AuthorizationID, q.Granted, q.Reason, db.d.timeArg(q.At), li}
 	}
-	return db.inTx(ctx, "put query record", func(c conn) error {
+	insert := func(c conn) error {
 		return insertRows(ctx, c, `INSERT INTO query_records (id, enterprise, institution, purpose, scope, authorization_id,
 			granted, reason, at, log_index) VALUES `, 10, rows)
-	})
+	}
+	if db.d != sqliteDialect {
+		return db.inTx(ctx, "put query record", insert)
+	}
+	if err := db.inTxNoAutoCheckpoint(ctx, "put query record", insert); err != nil {
+		return err
+	}
+	db.queryRecords.wal.committed(db, len(qs))
+	return nil
 }
 
 // ListQueryRecords lists the records about an enterprise, newest first.
