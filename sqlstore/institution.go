@@ -93,7 +93,7 @@ func scanInstitution(row interface{ Scan(...any) error }) (*ronghe.Institution, 
 
 // FindInstitution returns the institution with the given code, or ENOTFOUND.
 func (db *DB) FindInstitution(ctx context.Context, code string) (*ronghe.Institution, error) {
-	in, err := scanInstitution(db.pool().queryRow(ctx, `SELECT `+institutionCols+` FROM institutions WHERE code = ?`, code))
+	in, err := scanInstitution(db.pool().queryRowCached(ctx, `SELECT `+institutionCols+` FROM institutions WHERE code = ?`, code))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ronghe.Errorf(ronghe.ENOTFOUND, "institution %s not found", code)
 	} else if err != nil {
@@ -209,7 +209,7 @@ func scanKey(row interface{ Scan(...any) error }) (*ronghe.Key, error) {
 // FindKey returns owner's key with the given ID. A key of another owner is
 // ENOTFOUND, exactly like a missing one.
 func (db *DB) FindKey(ctx context.Context, owner, id string) (*ronghe.Key, error) {
-	k, err := scanKey(db.pool().queryRow(ctx, `SELECT `+keyCols+` FROM party_keys WHERE owner = ? AND id = ?`, owner, id))
+	k, err := scanKey(db.pool().queryRowCached(ctx, `SELECT `+keyCols+` FROM party_keys WHERE owner = ? AND id = ?`, owner, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ronghe.Errorf(ronghe.ENOTFOUND, "key %s not found", id)
 	} else if err != nil {
@@ -331,7 +331,7 @@ func (db *DB) AddCertificate(ctx context.Context, cert *ronghe.Certificate) erro
 // or ENOTFOUND.
 func (db *DB) FindCertificate(ctx context.Context, serial string) (*ronghe.Certificate, error) {
 	var c ronghe.Certificate
-	err := db.pool().queryRow(ctx, `SELECT `+certCols+` FROM certificates WHERE serial = ?`, normSerial(serial)).
+	err := db.pool().queryRowCached(ctx, `SELECT `+certCols+` FROM certificates WHERE serial = ?`, normSerial(serial)).
 		Scan(&c.Serial, &c.Owner, timeCol{&c.NotBefore}, timeCol{&c.NotAfter}, nullTimeCol{&c.RevokedAt}, &c.PEM)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ronghe.Errorf(ronghe.ENOTFOUND, "certificate %s not found", serial)
