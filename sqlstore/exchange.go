@@ -116,6 +116,13 @@ func (db *DB) CreateSubmission(ctx context.Context, s *ronghe.Submission) (*rong
 			stored, err = db.findSubmission(ctx, c, rec.Tenant, rec.MessageID)
 			return err
 		}
+		// The quota's running sum (UsedBytes): the submission's bytes in
+		// its tenant's minute, committed exactly with the submission.
+		if _, err := c.execCached(ctx, `INSERT INTO submission_usage (tenant, minute, bytes) VALUES (?, ?, ?)
+			ON CONFLICT (tenant, minute) DO UPDATE SET bytes = submission_usage.bytes + excluded.bytes`,
+			rec.Tenant, db.d.timeArg(rec.CreatedAt.Truncate(time.Minute)), total); err != nil {
+			return err
+		}
 		for i, f := range rec.Files {
 			if _, err := c.execCached(ctx, `INSERT INTO submission_files
 				(tenant, message_id, pos, name, size, digest, upload_id, blob_key, done)
@@ -415,11 +422,20 @@ func (db *DB) OnAcceptMany(fn func(ctx context.Context, tx *sql.Tx, tenants, mes
 
 // UsedBytes sums the declared file sizes of the tenant's submissions created
 // at or after since, accepted or not: space is reserved when the manifest is
-// accepted.
+// accepted. Whole minutes come from submission_usage (CreateSubmission keeps
+// it); only the minute since falls in, if since is not on a minute, is read
+// from the submissions themselves.
 func (db *DB) UsedBytes(ctx context.Context, tenant string, since time.Time) (int64, error) {
+	since = normTime(since)
+	next := since.Truncate(time.Minute)
+	if next.Before(since) {
+		next = next.Add(time.Minute)
+	}
 	var n int64
-	err := db.pool().queryRowCached(ctx, `SELECT CAST(COALESCE(SUM(total_bytes), 0) AS BIGINT) FROM submissions
-		WHERE tenant = ? AND created_at >= ?`, tenant, db.d.timeArg(since)).Scan(&n)
+	err := db.pool().queryRowCached(ctx, `SELECT CAST(
+		COALESCE((SELECT SUM(bytes) FROM submission_usage WHERE tenant = ? AND minute >= ?), 0) +
+		COALESCE((SELECT SUM(total_bytes) FROM submissions WHERE tenant = ? AND created_at >= ? AND created_at < ?), 0)
+		AS BIGINT)`, tenant, db.d.timeArg(next), tenant, db.d.timeArg(since), db.d.timeArg(next)).Scan(&n)
 	if err != nil {
 		return 0, db.dbErr("sum used bytes", err)
 	}

@@ -543,6 +543,32 @@ func testUsedBytes(t *testing.T, db *sqlstore.DB) {
 			}
 		})
 	}
+
+	// Whole minutes are summed per minute, the minute the window opens in
+	// from its submissions: every since, on a minute or within one, against
+	// the plain sum.
+	const t3 = "B1000000000003"
+	m0 := time.Date(2025, 3, 31, 10, 0, 0, 0, time.UTC)
+	var at []time.Time
+	for i, d := range []time.Duration{0, time.Microsecond, 20 * time.Second, time.Minute - time.Microsecond,
+		time.Minute, time.Minute + 30*time.Second, 3 * time.Minute, 3*time.Minute + 59*time.Second} {
+		at = append(at, m0.Add(d))
+		if _, _, err := db.CreateSubmission(ctx, newSubmission(t3, fmt.Sprintf("u%d", i), m0.Add(d).In(shanghai))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, since := range []time.Duration{-time.Minute, 0, time.Microsecond, 10 * time.Second, 20 * time.Second,
+		time.Minute - time.Microsecond, time.Minute, 2 * time.Minute, 3*time.Minute + 59*time.Second, 4 * time.Minute} {
+		var want int64
+		for _, a := range at {
+			if !a.Before(m0.Add(since)) {
+				want += perSubmission
+			}
+		}
+		if got, err := db.UsedBytes(ctx, t3, m0.Add(since)); err != nil || got != want {
+			t.Errorf("UsedBytes since +%v = %d, %v; want %d", since, got, err, want)
+		}
+	}
 }
 
 // newMessage returns a valid mailbox message.
