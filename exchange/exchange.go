@@ -417,7 +417,7 @@ func (s *Service) finalize(ctx context.Context, tenant, messageID string, arrive
 		return nil, err
 	}
 	defer unlock()
-	return s.finalizeLocked(ctx, tenant, messageID, arrived, nil)
+	return s.finalizeLocked(ctx, tenant, messageID, arrived, nil, nil)
 }
 
 // lockMessage takes the locks under which a submission is finalised: the
@@ -442,11 +442,11 @@ func (s *Service) lockMessage(ctx context.Context, tenant, messageID string) (un
 
 // finalizeLocked is finalize with the caller holding lockMessage. known,
 // if not nil, is the submission as the caller created it under the same
-// locks (SubmitWithFiles): nobody can have finalised it since, so it is not
-// read again. Files completed meanwhile by another request are stored under
+// locks (SubmitWithFiles), and m its parsed manifest: nobody can have
+// finalised it since, so it is not read (nor parsed) again. Files completed meanwhile by another request are stored under
 // the same blob keys, so recording them again with the acceptance changes
 // nothing.
-func (s *Service) finalizeLocked(ctx context.Context, tenant, messageID string, arrived map[string]string, known *ronghe.Submission) (*ronghe.Submission, error) {
+func (s *Service) finalizeLocked(ctx context.Context, tenant, messageID string, arrived map[string]string, known *ronghe.Submission, m *ronghe.Manifest) (*ronghe.Submission, error) {
 	sub := known
 	if sub == nil {
 		// Read under both locks: another request or replica may have
@@ -490,9 +490,11 @@ func (s *Service) finalizeLocked(ctx context.Context, tenant, messageID string, 
 			f.Done, f.BlobKey = true, record[f.Name]
 		}
 	}
-	m, err := ParseManifest(sub.Manifest)
-	if err != nil {
-		return nil, err
+	if known == nil || m == nil {
+		var err error
+		if m, err = ParseManifest(sub.Manifest); err != nil {
+			return nil, err
+		}
 	}
 	if s.cfg.BeforeAccept != nil {
 		if err := s.cfg.BeforeAccept(ctx, tenant, messageID); err != nil {

@@ -94,6 +94,6 @@ func (s *Service) SubmitWithFiles(ctx context.Context, tenant string, manifest, 
 	if created {
 		known = sub
 	}
-	sub, err = s.finalizeLocked(ctx, tenant, sub.MessageID, arrived, known)
+	sub, err = s.finalizeLocked(ctx, tenant, sub.MessageID, arrived, known, c.m)
 	return sub, created, err
 }
