@@ -95,3 +95,87 @@ type LakeLogEntry struct {
 	Decision string `json:"decision"`
 	Reason   string `json:"reason,omitempty"`
 }
+
+// The lake's data catalog, GET /v1/lake/catalog: one LakeTable per lake
+// table. The lake (lake.Catalog) describes its tables with these types and
+// the client decodes them as they are.
+
+// LakeTable is the data catalog's entry for one lake table: what it holds,
+// how it is classified, how big and how fresh it is.
+type LakeTable struct {
+	// Name is the qualified table name, e.g. "rrs.txn".
+	Name string `json:"name"`
+	// Type is the RRS-1 record type the table holds, e.g. "TXN" (an
+	// rrs.Type).
+	Type string `json:"type"`
+	// Title and TitleZH describe the record type.
+	Title   string `json:"title"`
+	TitleZH string `json:"title_zh"`
+	// Standard and Version name the RRS-1 version of the schema.
+	Standard string `json:"standard"`
+	Version  string `json:"version"`
+	// Location is the table's root in the warehouse.
+	Location string `json:"location"`
+	// Partitioning lists the partition transforms, e.g. "month(_business_date)".
+	Partitioning []string `json:"partitioning"`
+	// Columns are the table's columns with their level and PI category.
+	Columns []LakeColumn `json:"columns"`
+	// MaxLevel is the highest security level of any column.
+	MaxLevel int `json:"max_level"`
+	// PI lists the personal-information categories present.
+	PI []string `json:"pi,omitempty"`
+	// Rows is the number of rows in the current snapshot.
+	Rows int64 `json:"rows"`
+	// DataFiles and Bytes are the number and total size of its data files.
+	DataFiles int64 `json:"data_files"`
+	Bytes     int64 `json:"bytes"`
+	// Snapshots is the number of retained snapshots, the reach of "as of"
+	// queries back to OldestSnapshot, the earliest one's commit time.
+	Snapshots      int       `json:"snapshots"`
+	OldestSnapshot time.Time `json:"oldest_snapshot,omitzero"`
+	// LastUpdated is the commit time of the current snapshot; zero for a
+	// table never written.
+	LastUpdated time.Time `json:"last_updated,omitzero"`
+	// LastBatch is the batch the current snapshot ingested (empty after
+	// maintenance).
+	LastBatch string `json:"last_batch,omitempty"`
+	// LatestBusinessDate is the latest business date with rows
+	// ("YYYY-MM-DD"): the table's freshness.
+	LatestBusinessDate string `json:"latest_business_date,omitempty"`
+	// Institutions is each institution's share of the table, in code order.
+	Institutions []LakeInstitution `json:"institutions,omitempty"`
+}
+
+// LakeColumn describes one column of a lake table as its Iceberg metadata
+// records it.
+type LakeColumn struct {
+	// Name is the column name.
+	Name string `json:"name"`
+	// Type is the Iceberg type, e.g. "decimal(18,2)", "string", "date".
+	Type string `json:"type"`
+	// Required is true when the column never holds a null.
+	Required bool `json:"required"`
+	// Kind is the rrs field kind ("uscc", "digits", …) or the lineage
+	// column's kind.
+	Kind string `json:"kind"`
+	// Level is the RRS-1 data-security level (JR/T 0197-2020), 1…5.
+	Level int `json:"level"`
+	// PI is the personal-information category (JR/T 0171-2020), or "".
+	PI string `json:"pi,omitempty"`
+	// Lineage is true for the lineage columns (_batch, …).
+	Lineage bool `json:"lineage"`
+	// Doc is the column's documentation.
+	Doc string `json:"doc"`
+}
+
+// LakeInstitution is one institution's share of a lake table.
+type LakeInstitution struct {
+	// Inst is the institution code; "?" gathers the rows of data files
+	// that are not single-institution (written by another engine).
+	Inst string `json:"inst"`
+	// Rows is its number of rows.
+	Rows int64 `json:"rows"`
+	// LatestBusinessDate is its newest business date ("YYYY-MM-DD"), or ""
+	// when the file statistics do not tell.
+	LatestBusinessDate string `json:"latest_business_date"`
+}

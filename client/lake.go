@@ -15,11 +15,10 @@ import (
 
 // The lake API is for the operator's staff: a Client made from staff
 // credentials (LoadStaff) reads the catalog, runs governed SQL and, in the
-// admin role, reads the query log. Queries, results and log entries are the
-// root package's types (ronghe.LakeQuery, ronghe.LakeResult,
-// ronghe.LakeLogEntry); the catalog types below mirror lake.TableInfo as the
-// platform sends it, kept here so that a client needs neither the lake nor
-// DuckDB.
+// admin role, reads the query log. The catalog, queries, results and log
+// entries are the root package's types (ronghe.LakeTable, ronghe.LakeQuery,
+// ronghe.LakeResult, ronghe.LakeLogEntry), so that a client needs neither
+// the lake nor DuckDB.
 
 // StaffFile names the staff member and the platform in a staff credentials
 // directory, beside ca.pem, cert.pem and key.pem.
@@ -74,54 +73,9 @@ func LoadStaff(dir string) (*Profile, *Staff, error) {
 	return p, &st, nil
 }
 
-// LakeTable is one table of the lake's data catalog (lake.TableInfo).
-type LakeTable struct {
-	Name               string            `json:"name"`
-	Type               string            `json:"type"`
-	Title              string            `json:"title"`
-	TitleZH            string            `json:"title_zh"`
-	Standard           string            `json:"standard"`
-	Version            string            `json:"version"`
-	Location           string            `json:"location"`
-	Partitioning       []string          `json:"partitioning"`
-	Columns            []LakeColumn      `json:"columns"`
-	MaxLevel           int               `json:"max_level"`
-	PI                 []string          `json:"pi,omitempty"`
-	Rows               int64             `json:"rows"`
-	DataFiles          int64             `json:"data_files"`
-	Bytes              int64             `json:"bytes"`
-	Snapshots          int               `json:"snapshots"`
-	OldestSnapshot     time.Time         `json:"oldest_snapshot,omitzero"`
-	LastUpdated        time.Time         `json:"last_updated,omitzero"`
-	LastBatch          string            `json:"last_batch,omitempty"`
-	LatestBusinessDate string            `json:"latest_business_date,omitempty"`
-	Institutions       []LakeInstitution `json:"institutions,omitempty"`
-}
-
-// LakeColumn is a column with its RRS-1 security level and PI category
-// (lake.Column).
-type LakeColumn struct {
-	Name     string `json:"name"`
-	Type     string `json:"type"`
-	Required bool   `json:"required"`
-	Kind     string `json:"kind"`
-	Level    int    `json:"level"`
-	PI       string `json:"pi,omitempty"`
-	Lineage  bool   `json:"lineage"`
-	Doc      string `json:"doc"`
-}
-
-// LakeInstitution is one institution's share of a table
-// (lake.InstitutionInfo).
-type LakeInstitution struct {
-	Inst               string `json:"inst"`
-	Rows               int64  `json:"rows"`
-	LatestBusinessDate string `json:"latest_business_date"`
-}
-
 // LakeCatalog returns the lake's data catalog.
-func (c *Client) LakeCatalog(ctx context.Context) ([]LakeTable, error) {
-	var out []LakeTable
+func (c *Client) LakeCatalog(ctx context.Context) ([]ronghe.LakeTable, error) {
+	var out []ronghe.LakeTable
 	_, err := c.do(ctx, http.MethodGet, "/v1/lake/catalog", nil, &out)
 	return out, err
 }

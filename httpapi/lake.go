@@ -20,7 +20,7 @@ type Lake struct {
 	// staff member with StaffFrom; it never sees an unauthenticated request.
 	Handler http.Handler
 	// Catalog, Query, Result and Log are the Go types of the bodies, for the
-	// OpenAPI document: []lake.TableInfo, ronghe.LakeQuery,
+	// OpenAPI document: []ronghe.LakeTable, ronghe.LakeQuery,
 	// ronghe.LakeResult and []ronghe.LakeLogEntry.
 	Catalog, Query, Result, Log reflect.Type
 }

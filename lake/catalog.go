@@ -12,54 +12,12 @@ import (
 	"github.com/ronghe/ronghe/rrs"
 )
 
-// TableInfo is the data catalog's entry for one lake table: what it holds,
-// how it is classified, how big and how fresh it is.
-type TableInfo struct {
-	// Name is the qualified table name, e.g. "rrs.txn"; Type the record type.
-	Name string   `json:"name"`
-	Type rrs.Type `json:"type"`
-	// Title and TitleZH describe the record type.
-	Title   string `json:"title"`
-	TitleZH string `json:"title_zh"`
-	// Standard and Version name the RRS-1 version of the schema.
-	Standard string `json:"standard"`
-	Version  string `json:"version"`
-	// Location is the table's root in the warehouse.
-	Location string `json:"location"`
-	// Partitioning lists the partition transforms, e.g. "month(_business_date)".
-	Partitioning []string `json:"partitioning"`
-	// Columns are the table's columns with their level and PI category.
-	Columns []Column `json:"columns"`
-	// MaxLevel is the highest security level of any column; PI lists the
-	// PI categories present.
-	MaxLevel int      `json:"max_level"`
-	PI       []string `json:"pi,omitempty"`
-	// Rows, DataFiles and Bytes describe the current snapshot.
-	Rows      int64 `json:"rows"`
-	DataFiles int64 `json:"data_files"`
-	Bytes     int64 `json:"bytes"`
-	// Snapshots is the number of retained snapshots, the reach of "as of"
-	// queries back to OldestSnapshot.
-	Snapshots      int       `json:"snapshots"`
-	OldestSnapshot time.Time `json:"oldest_snapshot,omitzero"`
-	// LastUpdated is the commit time of the current snapshot and LastBatch
-	// the batch it ingested (empty after maintenance).
-	LastUpdated time.Time `json:"last_updated,omitzero"`
-	LastBatch   string    `json:"last_batch,omitempty"`
-	// LatestBusinessDate is the latest business date with rows, per
-	// institution in Institutions: the table's freshness.
-	LatestBusinessDate string            `json:"latest_business_date,omitempty"`
-	Institutions       []InstitutionInfo `json:"institutions,omitempty"`
-}
+// TableInfo is the data catalog's entry for one lake table, as the lake
+// API serves it; its Type is the table's rrs.Type as a string.
+type TableInfo = ronghe.LakeTable
 
 // InstitutionInfo is one institution's share of a table.
-type InstitutionInfo struct {
-	// Inst is the institution code.
-	Inst string `json:"inst"`
-	// Rows is its number of rows; LatestBusinessDate its newest date.
-	Rows               int64  `json:"rows"`
-	LatestBusinessDate string `json:"latest_business_date"`
-}
+type InstitutionInfo = ronghe.LakeInstitution
 
 // Catalog describes every lake table from the current snapshots' metadata
 // (manifests and column statistics; no data file is read).
@@ -83,7 +41,7 @@ func (l *Lake) tableInfo(ctx context.Context, ts *TableState) (TableInfo, error)
 	tbl := ts.tbl
 	props := tbl.Properties()
 	info := TableInfo{
-		Name: l.cfg.Namespace + "." + ts.Name, Type: ts.Type,
+		Name: l.cfg.Namespace + "." + ts.Name, Type: string(ts.Type),
 		Standard: props[PropStandard], Version: props[PropVersion],
 		Location: tbl.Location(), Columns: ts.Columns, Rows: ts.Rows(),
 	}

@@ -639,7 +639,7 @@ func TestCatalogLevels(t *testing.T) {
 		t.Fatalf("%d tables, want %d", len(infos), len(rrs.Current().Types))
 	}
 	for _, info := range infos {
-		rt := rrs.Current().Record(info.Type)
+		rt := rrs.Current().Record(rrs.Type(info.Type))
 		if info.Name != "rrs."+strings.ToLower(string(rt.Type)) || info.Standard != "RRS-1" || info.Version != rrs.Current().Version {
 			t.Fatalf("table %s: %+v", rt.Type, info)
 		}
@@ -677,7 +677,7 @@ func TestCatalogLevels(t *testing.T) {
 		latest := map[string]string{}
 		rowsBy := map[string]int64{}
 		for _, d := range dirs {
-			n := int64(len(csvRows(t, d, info.Type)))
+			n := int64(len(csvRows(t, d, rt.Type)))
 			want += n
 			if n > 0 {
 				id, _ := rrs.ParseBatchID(filepath.Base(d))

@@ -198,25 +198,7 @@ func TableProperties(spec *rrs.Spec, rt *rrs.RecordType) iceberg.Properties {
 
 // Column describes one column of a lake table as its Iceberg metadata
 // records it.
-type Column struct {
-	// Name is the column name.
-	Name string `json:"name"`
-	// Type is the Iceberg type, e.g. "decimal(18,2)", "string", "date".
-	Type string `json:"type"`
-	// Required is true when the column never holds a null.
-	Required bool `json:"required"`
-	// Kind is the rrs field kind ("uscc", "digits", …) or the lineage
-	// column's kind.
-	Kind string `json:"kind"`
-	// Level is the RRS-1 data-security level (JR/T 0197-2020), 1…5.
-	Level int `json:"level"`
-	// PI is the personal-information category (JR/T 0171-2020), or "".
-	PI string `json:"pi,omitempty"`
-	// Lineage is true for the lineage columns (_batch, …).
-	Lineage bool `json:"lineage"`
-	// Doc is the column's documentation.
-	Doc string `json:"doc"`
-}
+type Column = ronghe.LakeColumn
 
 // columnsOf reads the columns of a table from its current schema and
 // properties. A column without a level property (added by another engine)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -34,11 +33,7 @@ func runCatalog(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		tables, err := c.LakeCatalog(ctx)
-		if err != nil {
-			return err
-		}
-		if err := convertJSON(tables, &infos); err != nil {
+		if infos, err = c.LakeCatalog(ctx); err != nil {
 			return err
 		}
 		header = "catalog of " + sf.server
@@ -74,16 +69,6 @@ func runCatalog(ctx context.Context, e *env, args []string) error {
 		return printJSON(e.stdout, infos)
 	}
 	return printCatalog(e, header, infos, *columns)
-}
-
-// convertJSON copies in into out through their JSON form: the API's bodies
-// as the client decodes them into the platform's own types.
-func convertJSON(in, out any) error {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, out)
 }
 
 func printCatalog(e *env, header string, infos []lake.TableInfo, columns bool) error {

@@ -261,7 +261,7 @@ func demoLakeView(ctx context.Context, p *platform, data string, batchDirs map[s
 	dl := &demoLake{}
 	for _, ti := range infos {
 		dl.Tables = append(dl.Tables, demoTable{Name: ti.Name, Rows: ti.Rows, LatestBusinessDate: ti.LatestBusinessDate, LastUpdated: ti.LastUpdated})
-		if ti.Type == rrs.TXN {
+		if rrs.Type(ti.Type) == rrs.TXN {
 			dl.TXNRows = ti.Rows
 		}
 	}

@@ -85,7 +85,7 @@ func TestLakeAPI(t *testing.T) {
 	// The catalog through the API, once the pipeline has landed every batch.
 	asAlice := []string{"--server", tp.server, "--staff", aliceDir}
 	waitFor(t, "the lake to hold every batch", func() bool {
-		var tables []client.LakeTable
+		var tables []ronghe.LakeTable
 		if err := json.Unmarshal([]byte(must(append([]string{"catalog", "--json"}, asAlice...)...)), &tables); err != nil {
 			t.Fatal(err)
 		}

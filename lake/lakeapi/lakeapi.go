@@ -1,7 +1,7 @@
 // Package lakeapi serves the lake's data catalog and governed SQL over HTTP
 // to the operator's staff:
 //
-//	GET  /v1/lake/catalog            the data catalog (lake.TableInfo per table)
+//	GET  /v1/lake/catalog            the data catalog (ronghe.LakeTable per table)
 //	POST /v1/lake/sql                one governed query (ronghe.LakeQuery → ronghe.LakeResult)
 //	GET  /v1/lake/query-log?after=N&limit=M  the query log (ronghe.LakeLogEntry; admin role only)
 //

@@ -44,7 +44,7 @@ func TestS3Warehouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ti := range infos {
-		if ti.Type == rrs.TXN && (ti.Rows != want || !strings.HasPrefix(ti.Location, "s3://lake/warehouse/")) {
+		if rrs.Type(ti.Type) == rrs.TXN && (ti.Rows != want || !strings.HasPrefix(ti.Location, "s3://lake/warehouse/")) {
 			t.Fatalf("catalog: %+v", ti)
 		}
 	}
