@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"testing"
 	"time"
@@ -39,6 +40,8 @@ func BenchmarkValidate(b *testing.B) {
 	}
 	paths := batchPaths(b, dir)
 	ctx := context.Background()
+	// As ronghe validate runs the engine (cmd/ronghe/validate.go).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	var txn int64
 	var cpu time.Duration
 	b.ResetTimer()

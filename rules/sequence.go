@@ -95,7 +95,8 @@ type seqRow struct {
 	balance int64
 	delta   int64 // signed amount
 	line    int32
-	sign    int8 // +1, -1, or 0 for a value that is neither
+	part    int32 // the partition's number in seqState.parts
+	sign    int8  // +1, -1, or 0 for a value that is neither
 }
 
 // seqSummary is one output row.
@@ -128,11 +129,17 @@ func (a *int128) add(v int64) {
 	}
 }
 
-// seqState collects one file's rows of one sequence.
+// seqState collects one file's rows of one sequence. Rows are appended in
+// file order to one slice, each with its partition's number, and grouped
+// by partition when the file ends (a counting sort, stable): appending each
+// row to its own partition's slice instead touched a different slice for
+// nearly every row.
 type seqState struct {
-	plan  *sequencePlan
-	parts *strIndex
-	rows  [][]seqRow
+	plan   *sequencePlan
+	parts  *strIndex
+	rows   []seqRow // the file's rows, file order
+	sorted []seqRow // rows grouped by partition (flush)
+	start  []int    // per partition, where its rows start in sorted (flush)
 }
 
 func newSeqState(p *sequencePlan) *seqState { return &seqState{plan: p, parts: newStrIndex()} }
@@ -140,33 +147,44 @@ func newSeqState(p *sequencePlan) *seqState { return &seqState{plan: p, parts: n
 // add records a row that takes part (all its values passed L01/L02).
 func (s *seqState) add(vals []string, line int) {
 	p := s.plan
-	i, isNew := s.parts.add(vals[p.part])
-	if isNew {
-		if i < len(s.rows) {
-			s.rows[i] = s.rows[i][:0]
-		} else {
-			s.rows = append(s.rows, nil)
-		}
-	}
+	i, _ := s.parts.add(vals[p.part])
 	order, _ := rrs.ParseInt(vals[p.order])
 	amount, _ := rrs.ParseAmount(vals[p.amount])
 	balance, _ := rrs.ParseAmount(vals[p.balance])
-	r := seqRow{order: order, balance: int64(balance), line: int32(line)}
+	r := seqRow{order: order, balance: int64(balance), line: int32(line), part: int32(i)}
 	switch vals[p.signIx] {
 	case p.Plus:
 		r.sign, r.delta = 1, int64(amount)
 	case p.Minus:
 		r.sign, r.delta = -1, -int64(amount)
 	}
-	s.rows[i] = append(s.rows[i], r)
+	s.rows = append(s.rows, r)
 }
 
 // flush summarises the file's partitions for batch and starts afresh.
 func (s *seqState) flush(batch int) []seqSummary {
 	n := len(s.parts.keys)
+	// Group the rows by partition, keeping file order within each.
+	s.start = slices.Grow(s.start[:0], n+1)[:n+1]
+	clear(s.start)
+	for _, r := range s.rows {
+		s.start[r.part+1]++
+	}
+	for i := 1; i <= n; i++ {
+		s.start[i] += s.start[i-1]
+	}
+	s.sorted = slices.Grow(s.sorted[:0], len(s.rows))[:len(s.rows)]
+	next := s.start[:n] // advanced while placing, so restored below
+	for _, r := range s.rows {
+		s.sorted[next[r.part]] = r
+		next[r.part]++
+	}
+	// next[i] is now the end of partition i, which is where i+1 starts.
+	copy(s.start[1:], next)
+	s.start[0] = 0
 	out := make([]seqSummary, 0, n)
 	for i := 0; i < n; i++ {
-		rows := s.rows[i]
+		rows := s.sorted[s.start[i]:s.start[i+1]]
 		// Rows arrive in line order; a stable sort by order keeps ties by
 		// line. Files are usually already in order.
 		if !slices.IsSortedFunc(rows, func(a, b seqRow) int { return cmpInt64(a.order, b.order) }) {
@@ -196,6 +214,7 @@ func (s *seqState) flush(batch int) []seqSummary {
 		out = append(out, sm)
 	}
 	s.parts.reset()
+	s.rows = s.rows[:0]
 	return out
 }
 
