@@ -259,11 +259,24 @@ const refusal = "no valid authorization for this query"
 // EFORBIDDEN error with the same message whatever the reason; the reason is
 // kept in the record for the enterprise and the operator.
 func (s *Service) Authorize(ctx context.Context, q Query) (*ronghe.QueryRecord, *ronghe.Authorization, error) {
+	return s.AuthorizeThen(ctx, q, nil)
+}
+
+// AuthorizeThen is Authorize calling granted (when not nil) as soon as the
+// query is decided and granted, before it is logged and recorded, so that
+// the caller can start preparing its answer while the log and the store
+// commit (a report reads its facts). granted is not called for a refused
+// query. Nothing may be answered before AuthorizeThen returns the record:
+// a query that cannot be recorded is not made.
+func (s *Service) AuthorizeThen(ctx context.Context, q Query, granted func()) (*ronghe.QueryRecord, *ronghe.Authorization, error) {
 	if !rrs.ValidUSCC(q.Enterprise) {
 		return nil, nil, ronghe.Errorf(ronghe.EINVALID, "%q is not a valid unified social credit code", q.Enterprise)
 	}
 	now := s.cfg.Now().UTC()
 	a, reason := s.decide(ctx, q, now)
+	if reason == "" && granted != nil {
+		granted()
+	}
 	id, err := newQueryID(now)
 	if err != nil {
 		return nil, nil, err

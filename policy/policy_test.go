@@ -117,9 +117,10 @@ func testPolicy(t *testing.T, dsn func(t testing.TB) string) {
 		t.Fatalf("re-registering the same document: %v %v", again, err)
 	}
 	q.AuthorizationID = a.ID
-	rec, got, err := f.svc.Authorize(ctx, q)
-	if err != nil || !rec.Granted || got.ID != a.ID {
-		t.Fatalf("authorized query refused: %v", err)
+	calls := 0
+	rec, got, err := f.svc.AuthorizeThen(ctx, q, func() { calls++ })
+	if err != nil || !rec.Granted || got.ID != a.ID || calls != 1 {
+		t.Fatalf("authorized query refused (granted called %d times): %v", calls, err)
 	}
 
 	// Every way of not matching gets the same refusal, and a record.
@@ -131,7 +132,7 @@ func testPolicy(t *testing.T, dsn func(t testing.TB) string) {
 		{Institution: bankX, Enterprise: "91440300MA5FXXXX0X", AuthorizationID: a.ID, Purpose: ronghe.PurposeLoanApplication, Scope: ronghe.ScopeFlowReport},
 	}
 	for i, rq := range refusals {
-		_, _, err := f.svc.Authorize(ctx, rq)
+		_, _, err := f.svc.AuthorizeThen(ctx, rq, func() { t.Errorf("refusal %d: granted called", i) })
 		if i == len(refusals)-1 {
 			if ronghe.ErrorCode(err) != ronghe.EINVALID {
 				t.Errorf("malformed USCC: %v", err)

@@ -13,9 +13,11 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Authorizer decides and records queries (policy.Service).
+// Authorizer decides and records queries (policy.Service): granted is
+// called on the caller's goroutine once the query is decided and granted,
+// before it is recorded.
 type Authorizer interface {
-	Authorize(ctx context.Context, q policy.Query) (*ronghe.QueryRecord, *ronghe.Authorization, error)
+	AuthorizeThen(ctx context.Context, q policy.Query, granted func()) (*ronghe.QueryRecord, *ronghe.Authorization, error)
 }
 
 // Config wires a Service.
@@ -86,21 +88,31 @@ func (s *Service) FlowReport(ctx context.Context, inst string, req Request) (*ev
 	if err != nil {
 		return nil, nil, err
 	}
-	// The facts are read while the query is decided and recorded — the
-	// transparency-log append dominates a report's time — but nothing of
-	// them is used unless the query is granted; a refusal does not wait for
-	// them, so it takes as long whatever the enterprise's data.
+	// The facts are read while the granted query is logged and recorded —
+	// the transparency-log append dominates a report's time — and used only
+	// once it is recorded. They are read only after the query is decided:
+	// the authorization lookup, which the log append waits for, does not
+	// queue behind them for the processor and the store's connections, and
+	// a refusal reads nothing, so it takes as long whatever the
+	// enterprise's data.
 	from, to := w.From.First().String(), w.To.Last().String()
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	read := make(chan facts, 1)
-	go func() { read <- s.facts(fctx, req.Enterprise, from, to) }()
-	rec, auth, err := s.cfg.Policy.Authorize(ctx, policy.Query{Institution: inst, Enterprise: req.Enterprise,
-		AuthorizationID: req.AuthorizationID, Purpose: req.Purpose, Scope: ronghe.ScopeFlowReport})
+	var read chan facts
+	rec, auth, err := s.cfg.Policy.AuthorizeThen(ctx, policy.Query{Institution: inst, Enterprise: req.Enterprise,
+		AuthorizationID: req.AuthorizationID, Purpose: req.Purpose, Scope: ronghe.ScopeFlowReport}, func() {
+		read = make(chan facts, 1)
+		go func() { read <- s.facts(fctx, req.Enterprise, from, to) }()
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	fs := <-read
+	var fs facts
+	if read != nil {
+		fs = <-read
+	} else {
+		fs = s.facts(ctx, req.Enterprise, from, to)
+	}
 	if fs.err != nil {
 		return nil, nil, fs.err
 	}

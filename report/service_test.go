@@ -11,14 +11,19 @@ import (
 	"github.com/ronghe/ronghe/suite"
 )
 
-// fakeAuthorizer grants queries quoting "AU-ok" and refuses the rest.
+// fakeAuthorizer grants queries quoting "AU-ok" and refuses the rest; a
+// granted query of purpose "unrecorded" fails to be recorded.
 type fakeAuthorizer struct{ calls atomic.Int64 }
 
-func (a *fakeAuthorizer) Authorize(_ context.Context, q policy.Query) (*ronghe.QueryRecord, *ronghe.Authorization, error) {
+func (a *fakeAuthorizer) AuthorizeThen(_ context.Context, q policy.Query, granted func()) (*ronghe.QueryRecord, *ronghe.Authorization, error) {
 	a.calls.Add(1)
 	rec := &ronghe.QueryRecord{ID: "QR1", Enterprise: q.Enterprise, Institution: q.Institution}
 	if q.AuthorizationID != "AU-ok" {
 		return rec, nil, ronghe.Errorf(ronghe.EFORBIDDEN, "no valid authorization for this query")
+	}
+	granted()
+	if q.Purpose == "unrecorded" { // granted, but the record could not be stored
+		return nil, nil, ronghe.Errorf(ronghe.EUNAVAILABLE, "transparency log unavailable; query again later")
 	}
 	return rec, &ronghe.Authorization{ID: "AU-ok", Purpose: q.Purpose}, nil
 }
@@ -27,6 +32,7 @@ func (a *fakeAuthorizer) Authorize(_ context.Context, q policy.Query) (*ronghe.Q
 // context ends first.
 type blockingStore struct {
 	release   chan struct{}
+	reads     atomic.Int64
 	cancelled atomic.Bool
 }
 
@@ -35,6 +41,7 @@ func (s *blockingStore) ReplaceFlowDay(context.Context, *ronghe.FlowDay) (bool, 
 }
 
 func (s *blockingStore) FlowFacts(ctx context.Context, uscc, from, to string) (*ronghe.FlowFacts, error) {
+	s.reads.Add(1)
 	select {
 	case <-s.release:
 		return &ronghe.FlowFacts{
@@ -63,13 +70,24 @@ func TestServiceReadsAheadButRefusesWithoutWaiting(t *testing.T) {
 	disputes := fakeDisputes{[]*ronghe.Dispute{{ID: "DP1", Enterprise: ent, Institution: "B1", From: "2025-01-01", To: "2025-01-31",
 		RecordClass: ronghe.RecordClassTXN, Status: ronghe.DisputeOpen, RegisteredAt: at, Deadline: at.AddDate(0, 0, 21)}}}
 	auth := &fakeAuthorizer{}
-	svc := New(Config{Policy: auth, Store: store, Signers: []suite.Signer{signer}, Disputes: disputes, RatePerSecond: 0.001, Burst: 2})
+	svc := New(Config{Policy: auth, Store: store, Signers: []suite.Signer{signer}, Disputes: disputes, RatePerSecond: 0.001, Burst: 3})
 	req := Request{Enterprise: ent, AuthorizationID: "AU-bad", Purpose: ronghe.PurposeLoanApplication, From: "2025-01", To: "2025-02"}
 
-	// A refusal returns while the facts are still being read — it does not
-	// depend on them — and the read is abandoned.
+	// A refusal reads no facts (the store would block): it does not depend
+	// on them.
 	if _, _, err := svc.FlowReport(context.Background(), "B9", req); ronghe.ErrorCode(err) != ronghe.EFORBIDDEN {
 		t.Fatalf("refused: %v", err)
+	}
+	if n := store.reads.Load(); n != 0 {
+		t.Fatalf("a refusal read the facts %d times", n)
+	}
+
+	// A granted query starts reading the facts, but one that cannot be
+	// recorded is not answered, and the read is abandoned.
+	unrecorded := req
+	unrecorded.AuthorizationID, unrecorded.Purpose = "AU-ok", "unrecorded"
+	if _, _, err := svc.FlowReport(context.Background(), "B9", unrecorded); ronghe.ErrorCode(err) != ronghe.EUNAVAILABLE {
+		t.Fatalf("unrecorded: %v", err)
 	}
 	waitUntil(t, store.cancelled.Load)
 
@@ -91,7 +109,7 @@ func TestServiceReadsAheadButRefusesWithoutWaiting(t *testing.T) {
 		t.Fatalf("report %+v", r)
 	}
 
-	// The burst of 2 is spent: the next request is refused before anything
+	// The burst of 3 is spent: the next request is refused before anything
 	// is asked.
 	calls := auth.calls.Load()
 	if _, _, err := svc.FlowReport(context.Background(), "B9", req); ronghe.ErrorCode(err) != ronghe.ERATELIMIT {
