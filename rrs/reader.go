@@ -264,15 +264,19 @@ func (r *Reader) Next() (*Row, error) {
 		return nil, r.soft(start, 0, fmt.Errorf("%w: %d fields, the header has %d", ErrFieldCount, n, len(r.colMap)))
 	}
 	row := &Row{Line: start, Values: make([]string, len(r.rt.Fields))}
-	r.fill(row.Values)
+	r.fill(row.Values, string(r.rec))
 	return row, nil
 }
 
 // Read is Next into a Row the caller keeps: it sets row.Line and fills
-// row.Values, reusing its array when it has the record type's length, so a
-// loop over a file allocates no Row and no slice per record. The strings
-// stay valid after later calls (only the slice is reused). At the end it
-// returns io.EOF; errors are those of Next, and row is unchanged by one.
+// row.Values, reusing its array when it has the record type's length, and
+// the records' text is copied into shared blocks of 64 KiB rather than one
+// string per record, so a loop over a file allocates no Row, no slice and
+// (mostly) no string per record. The strings stay valid after later calls
+// (only the slice is reused), but any one of them keeps its whole block
+// alive: a caller that keeps a few values of many records should clone
+// them (strings.Clone). At the end it returns io.EOF; errors are those of
+// Next, and row is unchanged by one.
 func (r *Reader) Read(row *Row) error {
 	if r.err != nil {
 		return r.err
@@ -289,13 +293,13 @@ func (r *Reader) Read(row *Row) error {
 		row.Values = make([]string, len(r.rt.Fields))
 	}
 	row.Line = start
-	r.fill(row.Values)
+	r.fill(row.Values, r.text(r.rec))
 	return nil
 }
 
-// fill sets vals (canonical order) from the fields of the current record.
-func (r *Reader) fill(vals []string) {
-	s := r.text(r.rec)
+// fill sets vals (canonical order) from the fields of the current record,
+// whose text is s.
+func (r *Reader) fill(vals []string, s string) {
 	prev := 0
 	for i, end := range r.ends {
 		vals[r.colMap[i]] = s[prev:end]
@@ -306,12 +310,11 @@ func (r *Reader) fill(vals []string) {
 // rowBlockSize is the size of the blocks the records' text is copied into.
 const rowBlockSize = 64 << 10
 
-// text returns b as a string. Records are copied one after the other into
-// a block of rowBlockSize bytes that is never written again where a string
-// points (appends stay within its capacity; a full block is replaced, not
-// grown), so one allocation serves a few hundred records instead of one
-// each. A string keeps its whole block alive, as a field kept from a record
-// kept the whole record's string before.
+// text returns b as a string for Read. Records are copied one after the
+// other into a block of rowBlockSize bytes that is never written again
+// where a string points (appends stay within its capacity; a full block is
+// replaced, not grown), so one allocation serves a few hundred records
+// instead of one each. A string keeps its whole block alive.
 func (r *Reader) text(b []byte) string {
 	if len(b) == 0 {
 		return ""

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"math/bits"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -190,7 +191,10 @@ func (s *seqState) flush(batch int) []seqSummary {
 		if !slices.IsSortedFunc(rows, func(a, b seqRow) int { return cmpInt64(a.order, b.order) }) {
 			slices.SortStableFunc(rows, func(a, b seqRow) int { return cmpInt64(a.order, b.order) })
 		}
-		sm := seqSummary{batch: batch, part: s.parts.keys[i], n: int64(len(rows)), firstLine: rows[0].line,
+		// The key is cloned: it points into the reader's block of record
+		// text, which the summary would otherwise keep alive until the
+		// window is staged.
+		sm := seqSummary{batch: batch, part: strings.Clone(s.parts.keys[i]), n: int64(len(rows)), firstLine: rows[0].line,
 			lastBalance: rows[len(rows)-1].balance}
 		if rows[0].sign != 0 {
 			sm.firstOpening, sm.firstOK = rows[0].balance-rows[0].delta, true

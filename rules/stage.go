@@ -411,7 +411,9 @@ func (j *stageJob) stageRow(st *stageLocal, w *chunkWriter, n int, row *rrs.Row)
 		}
 	}
 	if len(issues) > 0 {
-		key := rt.RowKey(vals, row.Line)
+		// Cloned: a key of one field is that value, which points into the
+		// reader's block of record text.
+		key := strings.Clone(rt.RowKey(vals, row.Line))
 		for _, is := range issues {
 			fr, on := j.rules[is.Rule]
 			if !on {
