@@ -15,7 +15,10 @@ type Config struct {
 	Seed int64
 	// Institutions is the number of reporting banks (1–999).
 	Institutions int
-	// Enterprises is the number of account-holding enterprises.
+	// Enterprises is the number of account-holding enterprises: at least 4
+	// per institution, and over more than 7 days enough to give every bank
+	// minCustomers ordinary customers (minEnterprises; see README, Volume
+	// floor).
 	Enterprises int
 	// People is the number of individuals who may buy foreign exchange
 	// (0 = no FXP files).
@@ -67,6 +70,49 @@ const (
 	maxDays         = 36600
 )
 
+// minCustomers is the number of ordinary enterprises (established before the
+// start, not shells or mules) every bank gets in a region of more than 7
+// days. Fewer leave a bank whose daily TXN count is small enough for
+// ordinary ups and downs — a quiet weekend or holiday after busy days, a
+// payroll or tax day — to leave RRS-1 C06's [0.2×, 5×] band of its previous
+// 7 batches on clean data. The value is measured: TestC06FloorSweep
+// generates regions of exactly minEnterprises over many seeds and spans
+// (Spring Festival and National Day included) and finds no C06.
+const minCustomers = 10
+
+// ringFullCustomers is the number of ordinary customers each bank of a mule
+// ring needs for the ring to run at full size (see buildMuleRings).
+const ringFullCustomers = 50
+
+// roleCounts returns the number of mule rings and shells in a region of n
+// enterprises; each ring has 4–7 mule enterprises.
+func roleCounts(n int) (rings, shells int) {
+	if n >= 30 {
+		rings = max(1, n/150)
+	}
+	if n >= 20 {
+		shells = max(n*4/100, rings+1)
+	}
+	return rings, shells
+}
+
+// ordinaryMin is the least number of ordinary enterprises (not shells or
+// mules) a region of n enterprises has, whatever the seed.
+func ordinaryMin(n int) int {
+	rings, shells := roleCounts(n)
+	return n - shells - 7*rings
+}
+
+// minEnterprises is the least number of enterprises for insts institutions
+// in a region of more than 7 days.
+func minEnterprises(insts int) int {
+	n := minCustomers * insts
+	for ordinaryMin(n) < minCustomers*insts {
+		n++
+	}
+	return n
+}
+
 // supportedRules are the rules whose violations the generator can inject
 // with an exactly known set of findings.
 var supportedRules = []string{
@@ -115,9 +161,13 @@ func (cfg Config) validate() (Config, error) {
 		return bad("institutions must be 1..%d, got %d", maxInstitutions, cfg.Institutions)
 	case cfg.Enterprises < 1 || cfg.Enterprises > maxEnterprises:
 		return bad("enterprises must be 1..%d, got %d", maxEnterprises, cfg.Enterprises)
+	case cfg.Days > 7 && ordinaryMin(cfg.Enterprises) < minCustomers*cfg.Institutions:
+		return bad("%d enterprises are too few for %d institutions over %d days: every bank needs at least %d ordinary customers "+
+			"(shells and mule accounts aside) so that its daily TXN count stays inside RRS-1 C06's [0.2×, 5×] band "+
+			"of its last 7 batches on clean data; use at least %d enterprises (or at most 7 days, before C06 applies)",
+			cfg.Enterprises, cfg.Institutions, cfg.Days, minCustomers, minEnterprises(cfg.Institutions))
 	case cfg.Enterprises < 4*cfg.Institutions:
-		// Fewer would leave banks with a handful of accounts whose daily
-		// volume swings enough to trip the C06 volume rule on clean data.
+		// A floor for regions of up to 7 days too, which C06 cannot reach.
 		return bad("need at least 4 enterprises per institution (%d institutions, %d enterprises)", cfg.Institutions, cfg.Enterprises)
 	case cfg.People < 0 || cfg.People > maxPeople:
 		return bad("people must be 0..%d, got %d", maxPeople, cfg.People)

@@ -166,6 +166,9 @@ type muleRing struct {
 	mules            []int32 // accounts
 	collector        int32   // account
 	startDay, endDay int32
+	// scale (per mille) of the ring's daily transfers: below 1000 when one
+	// of its banks has few ordinary customers (see buildMuleRings)
+	scale int64
 }
 
 // pool is a cash pool: a virtual master account whose balance is the sum of

@@ -304,13 +304,8 @@ func (g *region) buildEnterprises(r *rng) error {
 	n := g.cfg.Enterprises
 	days := int32(g.cfg.Days)
 	// Roles: shells and mules are a small share, as in real portfolios.
-	nRings, nShell, ringSizes := 0, 0, []int{}
-	if n >= 30 {
-		nRings = max(1, n/150)
-	}
-	if n >= 20 {
-		nShell = max(n*4/100, nRings+1)
-	}
+	nRings, nShell := roleCounts(n)
+	ringSizes := []int{}
 	for i := 0; i < nRings; i++ {
 		ringSizes = append(ringSizes, 4+r.intn(4))
 	}
@@ -369,8 +364,43 @@ func (g *region) buildEnterprises(r *rng) error {
 	g.ents = make([]entModel, n)
 	start := g.cfg.Start
 	normalSeen := 0
+	// In a region long enough for RRS-1 C06 (more than 7 days) every bank
+	// gets at least minCustomers ordinary enterprises established before
+	// the start (not shells or mules, which are quiet for days, and not new
+	// registrations, which start mid-period): once the enterprises left are
+	// just enough to make up the banks' shortfall, each one goes to the
+	// bank furthest below it and is not a new registration (each
+	// enterprise draws from its own stream, so the others are unchanged).
+	// Regions whose banks reach the floor by the weighted draw alone are
+	// unaffected.
+	customers := make([]int, len(g.insts))
+	ordinaryLeft := 0
+	for _, p := range profileOf {
+		if p == "" {
+			ordinaryLeft++
+		}
+	}
+	shortfall := func() (total, bank int) {
+		bank = -1
+		for b, c := range customers {
+			if c < minCustomers {
+				total += minCustomers - c
+				if bank < 0 || c < customers[bank] {
+					bank = b
+				}
+			}
+		}
+		return total, bank
+	}
 	for i := 0; i < n; i++ {
 		er := deriveRNG(g.cfg.Seed, tagEnterprise, uint64(i))
+		forceHome := -1
+		if profileOf[i] == "" {
+			if need, b := shortfall(); days > 7 && need >= ordinaryLeft {
+				forceHome = b
+			}
+			ordinaryLeft--
+		}
 		e := &g.ents[i]
 		e.mule, e.collector, e.group, e.paysShell, e.wages, e.escrow, e.td = -1, -1, -1, -1, -1, -1, -1
 		e.profile = profileOf[i]
@@ -442,7 +472,7 @@ func (g *region) buildEnterprises(r *rng) error {
 			ageDays = er.between(200, 10*365)
 		}
 		e.established = start.AddDays(-int(ageDays))
-		if e.profile != ProfileShell && e.profile != ProfileMule && days >= 10 && er.chance(25) {
+		if e.profile != ProfileShell && e.profile != ProfileMule && days >= 10 && er.chance(25) && forceHome < 0 {
 			// A new enterprise: registered during the period, opens its
 			// basic account then and starts with its paid-in capital.
 			e.startDay = 1 + int32(er.intn(int(days-1)))
@@ -459,6 +489,12 @@ func (g *region) buildEnterprises(r *rng) error {
 		e.name = g.enterpriseName(&er, e, names)
 		names[e.name] = true
 		e.home = int32(er.pick(instW))
+		if forceHome >= 0 {
+			e.home = int32(forceHome)
+		}
+		if profileOf[i] == "" && e.startDay == 0 {
+			customers[e.home]++
+		}
 		// Calendar of the month.
 		e.payday = int8(10 + er.intn(6))
 		e.vatDay = int8(8 + er.intn(8))
@@ -840,9 +876,28 @@ func (g *region) buildLifecycle(r *rng) {
 // buildMuleRings turns the rings' member enterprises into account lists and
 // freezes the mule accounts when the ring ends (as banks do once victims
 // report the fraud).
+//
+// A ring's traffic lands on few accounts — every transfer twice on its
+// mule's bank and once on the collector's — so at a bank with few ordinary
+// customers the ring's start and its freeze would by themselves move the
+// bank's daily TXN count out of RRS-1 C06's [0.2×, 5×] band. The ring's
+// daily transfers are therefore scaled to the smallest of its banks: full
+// when each has ringFullCustomers ordinary customers or more, in proportion
+// below (a small region's ring finds fewer victims).
 func (g *region) buildMuleRings() {
+	customers := make([]int64, len(g.insts))
+	for i := range g.ents {
+		if e := &g.ents[i]; e.profile != ProfileShell && e.profile != ProfileMule && e.startDay == 0 {
+			customers[e.home]++
+		}
+	}
 	for i := range g.mules {
 		ring := &g.mules[i]
+		least := customers[g.ents[ring.collector].home]
+		for _, e := range ring.mules {
+			least = min(least, customers[g.ents[e].home])
+		}
+		ring.scale = min(1000, least*1000/ringFullCustomers)
 		for k, e := range ring.mules {
 			ring.mules[k] = g.ents[e].basic
 			am := &g.accts[g.ents[e].basic]

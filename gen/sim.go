@@ -741,7 +741,11 @@ func (s *sim) genMule(r *rng, e *entModel, t int32) {
 	if t < ring.startDay || t >= ring.endDay || !s.canPay(e.basic) {
 		return
 	}
-	for n := 5 + r.intn(20); n > 0; n-- {
+	n := 5 + r.intn(20)
+	if ring.scale < 1000 {
+		n = max(1, int(int64(n)*ring.scale/1000))
+	}
+	for ; n > 0; n-- {
 		amt := r.between(1000, 49999) * 100
 		if r.chance(300) {
 			amt += r.between(1, 99)
