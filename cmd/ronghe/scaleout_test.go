@@ -78,7 +78,7 @@ func TestScaleOut(t *testing.T) {
 	data := filepath.Join(work, "platform") // keys, CA, KEK: shared by both servers
 	logDir := filepath.Join(work, "shared-log")
 	region := filepath.Join(work, "region")
-	soRun(t, bin, "gen", "--out", region, "--institutions", "3", "--enterprises", "30", "--people", "20", "--days", "25", "--json")
+	soRun(t, bin, "gen", "--out", region, "--institutions", "3", "--enterprises", "40", "--people", "20", "--days", "25", "--json")
 	batches, err := batchDirs(region)
 	if err != nil {
 		t.Fatal(err)
