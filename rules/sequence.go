@@ -194,32 +194,38 @@ func (s *seqState) flush(batch int) []seqSummary {
 		// The key is cloned: it points into the reader's block of record
 		// text, which the summary would otherwise keep alive until the
 		// window is staged.
-		sm := seqSummary{batch: batch, part: strings.Clone(s.parts.keys[i]), n: int64(len(rows)), firstLine: rows[0].line,
-			lastBalance: rows[len(rows)-1].balance}
-		if rows[0].sign != 0 {
-			sm.firstOpening, sm.firstOK = rows[0].balance-rows[0].delta, true
-		}
-		for k, r := range rows {
-			switch r.sign {
-			case 1:
-				sm.plusTotal.add(r.delta)
-				sm.plusCount++
-			case -1:
-				sm.minusTotal.add(-r.delta)
-				sm.minusCount++
-			}
-			if r.order != int64(k+1) {
-				sm.orderBroken = true
-			}
-			if k > 0 && r.sign != 0 && r.balance != rows[k-1].balance+r.delta {
-				sm.brokenLines = append(sm.brokenLines, r.line)
-			}
-		}
-		out = append(out, sm)
+		out = append(out, summarize(batch, strings.Clone(s.parts.keys[i]), rows))
 	}
 	s.parts.reset()
 	s.rows = s.rows[:0]
 	return out
+}
+
+// summarize returns the summary of one partition's rows of a batch, given
+// in (order, line) order.
+func summarize(batch int, part string, rows []seqRow) seqSummary {
+	sm := seqSummary{batch: batch, part: part, n: int64(len(rows)), firstLine: rows[0].line,
+		lastBalance: rows[len(rows)-1].balance}
+	if rows[0].sign != 0 {
+		sm.firstOpening, sm.firstOK = rows[0].balance-rows[0].delta, true
+	}
+	for k, r := range rows {
+		switch r.sign {
+		case 1:
+			sm.plusTotal.add(r.delta)
+			sm.plusCount++
+		case -1:
+			sm.minusTotal.add(-r.delta)
+			sm.minusCount++
+		}
+		if r.order != int64(k+1) {
+			sm.orderBroken = true
+		}
+		if k > 0 && r.sign != 0 && r.balance != rows[k-1].balance+r.delta {
+			sm.brokenLines = append(sm.brokenLines, r.line)
+		}
+	}
+	return sm
 }
 
 func cmpInt64(a, b int64) int {

@@ -63,27 +63,7 @@ func TestSeqStateFlush(t *testing.T) {
 		for _, acct := range order {
 			rows := byPart[acct]
 			slices.SortStableFunc(rows, func(a, b seqRow) int { return cmpInt64(a.order, b.order) })
-			sm := seqSummary{batch: file, part: acct, n: int64(len(rows)), firstLine: rows[0].line, lastBalance: rows[len(rows)-1].balance}
-			if rows[0].sign != 0 {
-				sm.firstOpening, sm.firstOK = rows[0].balance-rows[0].delta, true
-			}
-			for k, r := range rows {
-				switch r.sign {
-				case 1:
-					sm.plusTotal.add(r.delta)
-					sm.plusCount++
-				case -1:
-					sm.minusTotal.add(-r.delta)
-					sm.minusCount++
-				}
-				if r.order != int64(k+1) {
-					sm.orderBroken = true
-				}
-				if k > 0 && r.sign != 0 && r.balance != rows[k-1].balance+r.delta {
-					sm.brokenLines = append(sm.brokenLines, r.line)
-				}
-			}
-			want = append(want, sm)
+			want = append(want, summarize(file, acct, rows))
 		}
 		if len(got) != len(want) {
 			t.Fatalf("file %d: %d summaries, want %d", file, len(got), len(want))
