@@ -438,6 +438,25 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
+// encodeRows writes rows as an RRS-1 file of rt in enc.
+func encodeRows(tb testing.TB, rt *RecordType, enc Encoding, rows [][]string) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, rt, enc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, row := range rows {
+		if err := w.Write(row); err != nil {
+			tb.Fatalf("Write(%q): %v", row, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 // roundTrip writes rows with a Writer in both encodings and checks that a
 // Reader returns them unchanged.
 func roundTrip(t *testing.T, rt *RecordType, rows [][]string) {
@@ -446,27 +465,15 @@ func roundTrip(t *testing.T, rt *RecordType, rows [][]string) {
 		if enc == GB18030 && strings.Contains(fmt.Sprint(rows), "\uFFFD") {
 			continue // a GB18030 Reader refuses U+FFFD by design
 		}
-		var buf bytes.Buffer
-		w, err := NewWriter(&buf, rt, enc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, row := range rows {
-			if err := w.Write(row); err != nil {
-				t.Fatalf("Write(%q): %v", row, err)
-			}
-		}
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		r, err := NewReader(bytes.NewReader(buf.Bytes()), rt, enc, "rt.csv")
+		data := encodeRows(t, rt, enc, rows)
+		r, err := NewReader(bytes.NewReader(data), rt, enc, "rt.csv")
 		if err != nil {
 			t.Fatalf("%s: re-read header: %v", enc, err)
 		}
 		for i, want := range rows {
 			row, err := r.Next()
 			if err != nil {
-				t.Fatalf("%s: re-read row %d of %q: %v", enc, i, buf.String(), err)
+				t.Fatalf("%s: re-read row %d of %q: %v", enc, i, data, err)
 			}
 			if fmt.Sprintf("%q", row.Values) != fmt.Sprintf("%q", want) {
 				t.Fatalf("%s: row %d: got %q want %q", enc, i, row.Values, want)
@@ -613,22 +620,10 @@ func TestReaderRead(t *testing.T) {
 		}
 		rows = append(rows, txnRow(i, fmt.Sprintf("公司%d", i), remark))
 	}
-	var buf bytes.Buffer
-	w, err := NewWriter(&buf, rt, UTF8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range rows {
-		if err := w.Write(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	data := encodeRows(t, rt, UTF8, rows)
 	// A record with a wrong field count in the middle: Read reports it and
 	// goes on, as Next does.
-	raw := bytes.Replace(buf.Bytes(), []byte("\nC1234567890123,6222020200112233,T000001000,"), []byte("\na,b\nC1234567890123,6222020200112233,T000001000,"), 1)
+	raw := bytes.Replace(data, []byte("\nC1234567890123,6222020200112233,T000001000,"), []byte("\na,b\nC1234567890123,6222020200112233,T000001000,"), 1)
 	r, err := NewReader(bytes.NewReader(raw), rt, UTF8, "TXN.csv")
 	if err != nil {
 		t.Fatal(err)
