@@ -162,8 +162,6 @@ type client interface {
 type Pipeline struct {
 	c     client
 	close func()
-	// insertTx inserts a job in the caller's transaction (SQLite only).
-	insertTx func(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error
 	// insertManyTx inserts several jobs in one statement in the caller's
 	// transaction (SQLite only).
 	insertManyTx func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error
@@ -197,15 +195,11 @@ func Open(ctx context.Context, cfg Config) (*Pipeline, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
-		insertTx := func(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error {
-			_, err := c.InsertTx(ctx, tx, args, opts)
-			return err
-		}
 		insertManyTx := func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
 			_, err := c.InsertManyTx(ctx, tx, params)
 			return err
 		}
-		return &Pipeline{c: c, close: func() {}, insertTx: insertTx, insertManyTx: insertManyTx}, nil
+		return &Pipeline{c: c, close: func() {}, insertManyTx: insertManyTx}, nil
 	case "postgres":
 		pool, err := pgxpool.New(ctx, cfg.DSN)
 		if err != nil {
@@ -271,13 +265,7 @@ var enqueueOpts = &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
 // commits (sqlstore.DB.OnAccept). On PostgreSQL, where River has its own
 // connection pool, it is EUNSUPPORTED: use Enqueue before the acceptance.
 func (p *Pipeline) EnqueueTx(ctx context.Context, tx *sql.Tx, tenant, messageID string) error {
-	if p.insertTx == nil {
-		return ronghe.Errorf(ronghe.EUNSUPPORTED, "pipeline: enqueueing in a caller's transaction needs SQLite")
-	}
-	if err := p.insertTx(ctx, tx, ProcessArgs{Tenant: tenant, MessageID: messageID}, enqueueOpts); err != nil {
-		return ronghe.WrapError(ronghe.EUNAVAILABLE, err, "pipeline: cannot enqueue "+messageID)
-	}
-	return nil
+	return p.EnqueueManyTx(ctx, tx, []string{tenant}, []string{messageID})
 }
 
 // EnqueueManyTx is EnqueueTx for several accepted submissions at once
@@ -299,7 +287,11 @@ func (p *Pipeline) EnqueueManyTx(ctx context.Context, tx *sql.Tx, tenants, messa
 		params[i] = river.InsertManyParams{Args: ProcessArgs{Tenant: tenants[i], MessageID: messageIDs[i]}, InsertOpts: enqueueOpts}
 	}
 	if err := p.insertManyTx(ctx, tx, params); err != nil {
-		return ronghe.WrapError(ronghe.EUNAVAILABLE, err, fmt.Sprintf("pipeline: cannot enqueue %d submissions", len(tenants)))
+		what := fmt.Sprintf("%d submissions", len(tenants))
+		if len(tenants) == 1 {
+			what = messageIDs[0]
+		}
+		return ronghe.WrapError(ronghe.EUNAVAILABLE, err, "pipeline: cannot enqueue "+what)
 	}
 	return nil
 }

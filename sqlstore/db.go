@@ -53,11 +53,8 @@ type DB struct {
 	// while holding a pool connection that readers then lack.
 	writeMu sync.Mutex
 
-	// onAccept, if set, runs inside the transaction that accepts a
-	// submission (OnAccept).
-	onAccept func(ctx context.Context, tx *sql.Tx, tenant, messageID string) error
 	// onAcceptMany, if set, runs once inside a transaction that accepts
-	// submissions, for all of them (OnAcceptMany); it replaces onAccept.
+	// submissions, for all of them (OnAcceptMany, or OnAccept's fn for each).
 	onAcceptMany func(ctx context.Context, tx *sql.Tx, tenants, messageIDs []string) error
 	// subWrites group-commits the submission writes of SQLite
 	// (CreateSubmission, AcceptSubmissionFiles; exchangegroup.go).

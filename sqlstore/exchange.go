@@ -408,13 +408,24 @@ func (db *DB) AcceptSubmissionFiles(ctx context.Context, tenant, messageID strin
 // acceptance. The platform enqueues the submission's processing there on
 // SQLite (the job and the acceptance are one commit). Set it before use.
 func (db *DB) OnAccept(fn func(ctx context.Context, tx *sql.Tx, tenant, messageID string) error) {
-	db.onAccept = fn
+	if fn == nil {
+		db.onAcceptMany = nil
+		return
+	}
+	db.onAcceptMany = func(ctx context.Context, tx *sql.Tx, tenants, messageIDs []string) error {
+		for i := range tenants {
+			if err := fn(ctx, tx, tenants[i], messageIDs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // OnAcceptMany is OnAccept for all the submissions one transaction accepts
 // at once: on SQLite concurrent acceptances share a transaction (group
 // commit), and fn runs once in it with every one of them (tenants[i],
-// messageIDs[i]), after the acceptances. It replaces OnAccept's fn. Set it
+// messageIDs[i]), after the acceptances. It replaces OnAccept's fn, and OnAccept replaces it. Set it
 // before use.
 func (db *DB) OnAcceptMany(fn func(ctx context.Context, tx *sql.Tx, tenants, messageIDs []string) error) {
 	db.onAcceptMany = fn

@@ -51,19 +51,9 @@ func (db *DB) writeSubmissions(ctx context.Context, ws []*subWrite) error {
 				return err
 			}
 		}
-		if len(acc.tenants) == 0 {
+		if len(acc.tenants) == 0 || db.onAcceptMany == nil {
 			return nil
 		}
-		if db.onAcceptMany != nil {
-			return db.onAcceptMany(ctx, tx, acc.tenants, acc.messageIDs)
-		}
-		if db.onAccept != nil {
-			for i := range acc.tenants {
-				if err := db.onAccept(ctx, tx, acc.tenants[i], acc.messageIDs[i]); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return db.onAcceptMany(ctx, tx, acc.tenants, acc.messageIDs)
 	})
 }
